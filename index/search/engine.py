@@ -1,0 +1,277 @@
+"""The search core: the one Python API the MCP tools call.
+
+Text, image, multimodal, similar, recommend, browse, get and stats, all with the same
+filters and the same result shape. The engine knows neither which storage backend
+runs nor which models are loaded; it talks to VectorStore and EmbeddingModule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from qdrant_client import models
+
+from index.embedding.module import EmbeddingModule
+from index.identity import point_id
+from index.payload_fields import ENTRY_KEY
+from index.schema import AnimeEntry
+from index.search.filters import SearchFilters, build_filter
+from index.search.queries import Leg, explain_requests, fused_request
+from index.search.resolve import AnimeResolver
+from index.search.results import AnimeHit, BrowsePage, DatabaseStats, FacetValue, SearchPage
+from index.search.tuning import SearchSettings
+from index.storage.base import VectorStore
+from index.storage.lexical import lexical_query
+from index.vectors import ASPECT_VECTOR, IMAGE, LEXICAL, TEXT_VECTORS, TITLE, Aspect
+
+SortBy = Literal["score", "popularity", "members", "year", "title"]
+SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
+    "score": ("score", models.Direction.DESC),
+    "popularity": ("popularity_rank", models.Direction.ASC),
+    "members": ("members", models.Direction.DESC),
+    "year": ("year", models.Direction.DESC),
+    "title": ("title_sort", models.Direction.ASC),
+}
+FACET_KEYS = ("genres", "type", "year", "season", "status", "studios", "source_material", "rating",
+              "demographics", "tags")
+_VOCAB_FIELDS = ("genres", "studios")
+_WIDEN = ("Nothing matched. To widen the search: remove or relax filters (genres_mode 'any' instead of 'all', "
+          "a wider year range, a lower score_min), drop aspects, or rephrase the query.")
+
+
+class SearchInputError(ValueError):
+    """Bad search input; the message says what to change."""
+
+
+class SearchEngine:
+    def __init__(self, store: VectorStore, embedder: EmbeddingModule, settings: SearchSettings | None = None,
+                 image_fetcher: Any = None):
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings or SearchSettings()
+        self.image_fetcher = image_fetcher
+        self.resolver = AnimeResolver(store, self.settings.fuzzy_title_cutoff)
+        self._vocab: dict[str, dict[str, int]] | None = None
+        self._vocab_at = 0.0
+
+    # ----- shared checks ----------------------------------------------------------------
+    def _check_page(self, limit: int, offset: int) -> None:
+        if not 1 <= limit <= self.settings.max_limit:
+            raise SearchInputError(f"limit must be between 1 and {self.settings.max_limit} (got {limit}).")
+        if not 0 <= offset <= self.settings.max_offset:
+            raise SearchInputError(f"offset must be between 0 and {self.settings.max_offset} (got {offset}).")
+
+    def _check_query(self, query: str) -> str:
+        query = (query or "").strip()
+        if not query:
+            raise SearchInputError("The query is empty: describe the anime (plot, mood, characters, title).")
+        if len(query) > self.settings.max_query_chars:
+            raise SearchInputError(f"The query is {len(query)} characters; keep it under "
+                                   f"{self.settings.max_query_chars}.")
+        return query
+
+    async def vocabulary(self) -> dict[str, dict[str, int]]:
+        """Known genres and studios with counts (cached a minute), to reject unknown filter values."""
+        if self._vocab is None or time.monotonic() - self._vocab_at > 60:
+            vocab = {}
+            for key in _VOCAB_FIELDS:
+                vocab[key] = {str(v): c for v, c in await self.store.facet(key, limit=100_000)}
+            self._vocab, self._vocab_at = vocab, time.monotonic()
+        return self._vocab
+
+    def invalidate_caches(self) -> None:
+        """Call after the index changed (ingestion, enrichment)."""
+        self._vocab = None
+        self.resolver.invalidate()
+
+    async def _filter(self, filters: SearchFilters | None, exclude: Sequence[str] = ()) -> models.Filter | None:
+        return build_filter(filters, vocabulary=await self.vocabulary(), exclude_point_ids=exclude)
+
+    def _require_images(self) -> None:
+        if not self.embedder.image_available:
+            raise SearchInputError(f"Image search is not available on this server: {self.embedder.image_error}")
+
+    # ----- searches -----------------------------------------------------------------------
+    async def _text_legs(self, query: str, aspects: Sequence[Aspect | str] | None, scale: float = 1.0) -> list[Leg]:
+        if aspects:
+            try:
+                chosen = [Aspect(a) for a in aspects]
+            except ValueError as exc:
+                raise SearchInputError(f"{exc}. Aspects: {', '.join(a.value for a in Aspect)}.") from None
+            weights = {ASPECT_VECTOR[a]: 1.0 for a in chosen}
+        else:
+            weights = dict(self.settings.default_weights)
+        legs: list[Leg] = []
+        text_names = [n for n in weights if n in TEXT_VECTORS]
+        if text_names:
+            qvec = (await self.embedder.aembed_query(query)).tolist()
+            legs += [Leg(n, qvec, weights[n] * scale) for n in text_names]
+        if IMAGE in weights:
+            self._require_images()
+            cvec = (await self.embedder.aembed_clip_text(query)).tolist()
+            legs.append(Leg(IMAGE, cvec, weights[IMAGE] * scale))
+        if LEXICAL in weights:
+            sparse = lexical_query(query)
+            if sparse.indices:
+                legs.append(Leg(LEXICAL, sparse, weights[LEXICAL] * scale))
+        return legs
+
+    async def _run(self, legs: list[Leg], qfilter: models.Filter | None, limit: int, offset: int,
+                   explain: bool, method: str, diversify_anchor: list[float] | None = None) -> SearchPage:
+        request = fused_request(legs, settings=self.settings, query_filter=qfilter, limit=limit, offset=offset,
+                                diversify_anchor=diversify_anchor)
+        points = await self.store.query(request)
+        hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
+        if explain and points:
+            ids = [str(p.id) for p in points]
+            per_leg = await self.store.query_batch(explain_requests(legs, ids))
+            for leg, scored in zip(legs, per_leg):
+                by_id = {str(s.id): s.score for s in scored}
+                for hit, p in zip(hits, points):
+                    if str(p.id) in by_id:
+                        hit.vector_scores = {**(hit.vector_scores or {}), leg.using: round(by_id[str(p.id)], 6)}
+        return SearchPage(results=hits, offset=offset, limit=limit, hint=None if hits else _WIDEN, method=method)
+
+    @staticmethod
+    def _method(legs: list[Leg], fusion: str) -> str:
+        parts = ", ".join(f"{leg.using}x{leg.weight:g}" for leg in legs)
+        return parts if len(legs) == 1 else f"{fusion} over {parts}"
+
+    async def search_text(self, query: str, aspects: Sequence[Aspect | str] | None = None,
+                          filters: SearchFilters | None = None, limit: int = 10, offset: int = 0,
+                          explain: bool = False, diversify: bool = False) -> SearchPage:
+        query = self._check_query(query)
+        self._check_page(limit, offset)
+        qfilter = await self._filter(filters)
+        legs = await self._text_legs(query, aspects)
+        if not legs:
+            raise SearchInputError("The query has no searchable words; describe the anime in words.")
+        anchor = None
+        if diversify:
+            anchor = next((leg.query for leg in legs if leg.using == TITLE), None) or \
+                (await self.embedder.aembed_query(query)).tolist()
+        return await self._run(legs, qfilter, limit, offset, explain, self._method(legs, self.settings.fusion), anchor)
+
+    async def _image_vector(self, image: str | bytes) -> list[float]:
+        self._require_images()
+        if self.image_fetcher is None:
+            raise SearchInputError("Image input is not configured on this server.")
+        picture = await self.image_fetcher.fetch(image)
+        return (await self.embedder.aembed_images([picture]))[0].tolist()
+
+    async def search_image(self, image: str | bytes, filters: SearchFilters | None = None, limit: int = 10,
+                           offset: int = 0) -> SearchPage:
+        self._check_page(limit, offset)
+        qfilter = await self._filter(filters)
+        vec = await self._image_vector(image)
+        legs = [Leg(IMAGE, vec, 1.0)]
+        return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion))
+
+    async def search_multimodal(self, query: str, image: str | bytes, text_weight: float = 0.5,
+                                filters: SearchFilters | None = None, limit: int = 10,
+                                offset: int = 0) -> SearchPage:
+        query = self._check_query(query)
+        if not 0.0 <= text_weight <= 1.0:
+            raise SearchInputError(f"text_weight must be between 0 and 1 (got {text_weight}).")
+        self._check_page(limit, offset)
+        qfilter = await self._filter(filters)
+        legs = [leg for leg in await self._text_legs(query, None, scale=text_weight)]
+        legs.append(Leg(IMAGE, await self._image_vector(image), 1.0 - text_weight))
+        legs = [leg for leg in legs if leg.weight > 0]
+        return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion))
+
+    def _aspect_weights(self, aspect: str) -> dict[str, float]:
+        if aspect == "overall":
+            return dict(self.settings.similar_weights)
+        try:
+            return {ASPECT_VECTOR[Aspect(aspect)]: 1.0}
+        except ValueError:
+            names = ", ".join(["overall", *(a.value for a in Aspect)])
+            raise SearchInputError(f"Unknown aspect {aspect!r}. Use one of: {names}.") from None
+
+    async def find_similar(self, anime: str, aspect: str = "overall", filters: SearchFilters | None = None,
+                           limit: int = 10, offset: int = 0, diversify: bool = False) -> SearchPage:
+        self._check_page(limit, offset)
+        weights = self._aspect_weights(aspect)
+        record = await self.resolver.resolve(anime, with_vectors=list(weights))
+        vectors = record.vector if isinstance(record.vector, dict) else {}
+        legs = [Leg(name, list(vectors[name]), w) for name, w in weights.items() if vectors.get(name) is not None]
+        title = (record.payload or {}).get(ENTRY_KEY, {}).get("title", anime)
+        if not legs:
+            raise SearchInputError(f"{title!r} has no {aspect} data to compare; try aspect 'overall' or enrich it.")
+        qfilter = await self._filter(filters, exclude=[str(record.id)])
+        anchor = list(vectors[TITLE]) if diversify and vectors.get(TITLE) is not None else None
+        page = await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), anchor)
+        page.method = f"similar to {title}: {page.method}"
+        return page
+
+    async def recommend(self, liked: Sequence[str], disliked: Sequence[str] = (), filters: SearchFilters | None = None,
+                        limit: int = 10, offset: int = 0, diversify: bool = False) -> SearchPage:
+        if not liked:
+            raise SearchInputError("Name at least one liked anime (id or title).")
+        if len(liked) + len(disliked) > 20:
+            raise SearchInputError("Give at most 20 liked and disliked anime together.")
+        self._check_page(limit, offset)
+        weights = dict(self.settings.similar_weights)
+        pos = [await self.resolver.resolve(a, with_vectors=list(weights)) for a in liked]
+        neg = [await self.resolver.resolve(a, with_vectors=list(weights)) for a in disliked]
+        legs: list[Leg] = []
+        for name, w in weights.items():
+            p = [list(r.vector[name]) for r in pos if isinstance(r.vector, dict) and r.vector.get(name) is not None]
+            n = [list(r.vector[name]) for r in neg if isinstance(r.vector, dict) and r.vector.get(name) is not None]
+            if p:
+                query = models.RecommendQuery(recommend=models.RecommendInput(
+                    positive=p, negative=n or None, strategy=models.RecommendStrategy.AVERAGE_VECTOR))
+                legs.append(Leg(name, query, w))
+        exclude = [str(r.id) for r in [*pos, *neg]]
+        qfilter = await self._filter(filters, exclude=exclude)
+        anchor = None
+        if diversify:
+            titles = [list(r.vector[TITLE]) for r in pos if isinstance(r.vector, dict) and r.vector.get(TITLE)]
+            anchor = [sum(col) / len(titles) for col in zip(*titles)] if titles else None
+        return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), anchor)
+
+    # ----- browse, get, stats -------------------------------------------------------------------
+    async def browse(self, filters: SearchFilters | None = None, sort_by: SortBy = "score", limit: int = 10,
+                     offset: int = 0, facets: Sequence[str] = ()) -> BrowsePage:
+        self._check_page(limit, offset)
+        if sort_by not in SORT_KEYS:
+            raise SearchInputError(f"sort_by must be one of: {', '.join(SORT_KEYS)} (got {sort_by!r}).")
+        bad = [f for f in facets if f not in FACET_KEYS]
+        if bad:
+            raise SearchInputError(f"Unknown facet {bad[0]!r}. Facets: {', '.join(FACET_KEYS)}.")
+        qfilter = await self._filter(filters)
+        key, direction = SORT_KEYS[sort_by]
+        request = models.QueryRequest(query=models.OrderByQuery(order_by=models.OrderBy(key=key, direction=direction)),
+                                      filter=qfilter, limit=limit, offset=offset, with_payload=True)
+        points = await self.store.query(request)
+        total = await self.store.count(qfilter)
+        counts = {f: [FacetValue(value=v, count=c) for v, c in await self.store.facet(f, facet_filter=qfilter)]
+                  for f in facets}
+        hits = [AnimeHit.from_payload(p.payload or {}) for p in points]
+        hint = None if hits else (_WIDEN if total == 0 else f"Only {total} entries match; lower the offset.")
+        return BrowsePage(results=hits, offset=offset, limit=limit, total=total, sort_by=sort_by, facets=counts,
+                          hint=hint)
+
+    async def get_entry(self, anime: str) -> AnimeEntry:
+        record = await self.resolver.resolve(anime)
+        return AnimeEntry.model_validate((record.payload or {})[ENTRY_KEY])
+
+    async def stats(self) -> DatabaseStats:
+        info = await self.store.info()
+        meta = info.meta or {}
+        genres = [FacetValue(value=v, count=c) for v, c in await self.store.facet("genres", limit=25)]
+        types = [FacetValue(value=v, count=c) for v, c in await self.store.facet("type", limit=10)]
+        return DatabaseStats(
+            entries=info.points, vectors_present=info.vectors_present, backend=info.backend,
+            location=info.location, disk_bytes=info.disk_bytes, text_model=meta.get("text_model"),
+            image_model=meta.get("image_model"), text_dim=meta.get("text_dim"), image_dim=meta.get("image_dim"),
+            image_search_available=self.embedder.image_available, image_search_error=self.embedder.image_error,
+            top_genres=genres, types=types,
+        )
+
+    @staticmethod
+    def point_id_of(anime_id: str) -> str:
+        return point_id(anime_id)

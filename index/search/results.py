@@ -1,0 +1,94 @@
+"""Typed results of the search core; the MCP tools return these models as structured output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from index.payload_fields import ENTRY_KEY, IMAGE_URL_KEY, SYNOPSIS_SHORT_KEY
+
+
+class AnimeHit(BaseModel):
+    """One anime in a result list."""
+
+    id: str = Field(description="Stable anime id; pass it to get_anime, find_similar_anime or recommend_anime.")
+    title: str
+    title_english: str | None = None
+    type: str | None = None
+    year: int | None = None
+    season: str | None = None
+    episodes: int | None = None
+    score: float | None = Field(None, description="MyAnimeList score, 0-10.")
+    genres: list[str] = Field(default_factory=list)
+    studios: list[str] = Field(default_factory=list)
+    synopsis: str | None = Field(None, description="The synopsis, shortened.")
+    image_url: str | None = None
+    relevance: float | None = Field(None, description="Fused relevance score (higher is better; scale depends on fusion).")
+    vector_scores: dict[str, float] | None = Field(
+        None, description="With explain=true: cosine similarity per named vector that produced the result.")
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], relevance: float | None = None) -> AnimeHit:
+        entry = payload.get(ENTRY_KEY) or {}
+        staff = entry.get("staff_data") or {}
+        return cls(
+            id=payload.get("anime_id") or entry.get("id", ""),
+            title=entry.get("title") or payload.get("title", ""),
+            title_english=entry.get("title_english"),
+            type=payload.get("type"),
+            year=payload.get("year"),
+            season=payload.get("season"),
+            episodes=payload.get("episodes"),
+            score=payload.get("score"),
+            genres=list(entry.get("genres") or []),
+            studios=[s.get("name") for s in staff.get("studios") or [] if s.get("name")],
+            synopsis=payload.get(SYNOPSIS_SHORT_KEY),
+            image_url=payload.get(IMAGE_URL_KEY),
+            relevance=relevance,
+        )
+
+
+class SearchPage(BaseModel):
+    """A page of ranked results."""
+
+    results: list[AnimeHit]
+    offset: int
+    limit: int
+    hint: str | None = Field(None, description="Set when nothing matched: how to widen the search.")
+    method: str | None = Field(None, description="How the ranking was produced (vectors and fusion).")
+
+
+class FacetValue(BaseModel):
+    value: str | int | float | bool
+    count: int
+
+
+class BrowsePage(BaseModel):
+    """Entries matching the filters, in a chosen order, with optional facet counts."""
+
+    results: list[AnimeHit]
+    offset: int
+    limit: int
+    total: int = Field(description="How many entries match the filters.")
+    sort_by: str
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    hint: str | None = None
+
+
+class DatabaseStats(BaseModel):
+    """What the index holds and how it was built."""
+
+    entries: int
+    vectors_present: dict[str, int] = Field(description="Named vector -> entries that have it.")
+    backend: str
+    location: str
+    disk_bytes: int | None = None
+    text_model: str | None = None
+    image_model: str | None = None
+    text_dim: int | None = None
+    image_dim: int | None = None
+    image_search_available: bool = False
+    image_search_error: str | None = None
+    top_genres: list[FacetValue] = Field(default_factory=list)
+    types: list[FacetValue] = Field(default_factory=list)

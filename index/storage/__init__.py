@@ -1,0 +1,1 @@
+"""Storage: one interface (VectorStore), two Qdrant backends behind it."""
