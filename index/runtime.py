@@ -1,0 +1,66 @@
+"""Assemble the index runtime (models + store + search engine) from settings.
+
+The CLI, the server and the benchmarks all build their pieces here, so the collection is
+always opened with the meta of the models actually configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index.embedding.image_fetch import ImageFetcher
+from index.embedding.module import EmbeddingModule, get_embedding_module
+from index.search.engine import SearchEngine
+from index.search.tuning import SearchSettings
+from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
+from index.storage.base import CollectionSpec, VectorStore
+from index.storage.factory import open_store
+
+
+def collection_spec(embedder: EmbeddingModule) -> CollectionSpec:
+    """The collection layout for these models; the meta makes a model change detectable."""
+    image_dim = embedder.image_dim or embedder.configured_image_dim()
+    meta = {
+        "text_model": embedder.text_model_name,
+        "text_dim": embedder.text_dim,
+        "image_model": embedder.image_model_name,
+        "image_dim": image_dim,
+    }
+    return CollectionSpec(text_dim=embedder.text_dim, image_dim=image_dim, meta=meta)
+
+
+@dataclass
+class IndexRuntime:
+    embedder: EmbeddingModule
+    store: VectorStore
+    fetcher: ImageFetcher
+    engine: SearchEngine
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def open_runtime(
+    *,
+    embedding: EmbeddingSettings | None = None,
+    storage: StorageSettings | None = None,
+    fetch: ImageFetchSettings | None = None,
+    search: SearchSettings | None = None,
+    embedder: EmbeddingModule | None = None,
+    store: VectorStore | None = None,
+    recreate: bool = False,
+    create: bool = True,
+    warmup: bool = True,
+) -> IndexRuntime:
+    """Load models (once per process), open the store, and wire the search engine."""
+    import anyio
+
+    if embedder is None:
+        embedder = await anyio.to_thread.run_sync(get_embedding_module, embedding or EmbeddingSettings())
+    if warmup:
+        await anyio.to_thread.run_sync(embedder.warmup)
+    store = store or open_store(storage or StorageSettings())
+    await store.open(collection_spec(embedder), recreate=recreate, create=create)
+    fetcher = ImageFetcher(fetch or ImageFetchSettings())
+    engine = SearchEngine(store, embedder, search or SearchSettings(), image_fetcher=fetcher)
+    return IndexRuntime(embedder=embedder, store=store, fetcher=fetcher, engine=engine)

@@ -1,0 +1,46 @@
+"""Server assembly: the MCP server, its lifespan, and the tools it offers. Wiring only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+
+from server.state import AppState
+from tools import catalog, resources, search, similar
+
+INSTRUCTIONS = """\
+Search an anime database by meaning, picture, exact filters and similarity.
+- search_anime: describe what the user wants in words (plot, mood, characters, staff, a title with typos);
+  add `filters` for exact conditions (genres, year range, types, score_min...) and `aspects` to focus.
+- find_similar_anime / recommend_anime: from titles or ids the user names.
+- browse_anime: filters plus ordering, no query; get_anime: all details of one entry.
+- search_anime_by_image / search_anime_multimodal: from a picture (base64, data URL or URL).
+Ids look like 'mal-1'; every result carries one. Results never include adult titles unless
+filters.include_nsfw is true."""
+
+
+def build_server(state: AppState, *, name: str = "anime-search") -> MCPServer:
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        # Loading runs in the background so `initialize` answers at once; tools wait for it.
+        async with anyio.create_task_group() as tg:
+            if state.needs_loading:
+                tg.start_soon(state.load)
+            try:
+                yield state
+            finally:
+                tg.cancel_scope.cancel()
+
+    server = MCPServer(name=name, instructions=INSTRUCTIONS, lifespan=lifespan, version="0.1.0")
+    search.register(server)
+    similar.register(server)
+    catalog.register(server)
+    resources.register(server, state)
+    if state.enrichment is not None:
+        from tools import enrichment
+
+        enrichment.register(server)
+    return server

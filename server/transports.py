@@ -1,0 +1,78 @@
+"""Run the server on stdio, SSE or streamable HTTP.
+
+HTTP transports get DNS-rebinding protection (Host/Origin checks) from the SDK, bearer-token
+authentication and per-client limits from server.security, and a /health endpoint.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import anyio
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+
+from server.settings import ServerSettings
+from server.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+class UnsafeBindError(RuntimeError):
+    """Refusing to expose an unauthenticated server beyond this machine."""
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
+    hosts = ["127.0.0.1", "localhost", "[::1]", "127.0.0.1:*", "localhost:*", "[::1]:*", *settings.allowed_hosts]
+    if not is_loopback(settings.host) and settings.host not in ("0.0.0.0", "::"):
+        hosts += [settings.host, f"{settings.host}:*"]
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *settings.allowed_origins]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=origins)
+
+
+def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> Starlette:
+    """The Starlette app for sse or http, wrapped with authentication, limits and /health."""
+    from server.security import secure_app
+
+    security = transport_security(settings)
+    if settings.transport == "sse":
+        app = server.sse_app(transport_security=security, host=settings.host)
+    else:
+        app = server.streamable_http_app(transport_security=security, host=settings.host)
+    return secure_app(app, state, settings)
+
+
+def check_bind(settings: ServerSettings) -> None:
+    if is_loopback(settings.host) or settings.tokens() or settings.allow_unauthenticated_remote:
+        return
+    raise UnsafeBindError(
+        f"Refusing to listen on {settings.host} without authentication. Set ANIME_MCP_AUTH_TOKENS or "
+        "ANIME_MCP_AUTH_TOKENS_FILE, bind to 127.0.0.1, or (at your own risk) set "
+        "ANIME_MCP_ALLOW_UNAUTHENTICATED_REMOTE=true.")
+
+
+def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
+    """Blocking: run until the client disconnects (stdio) or the process is stopped (HTTP)."""
+    if settings.transport == "stdio":
+        anyio.run(server.run_stdio_async)
+        return
+    check_bind(settings)
+    app = http_app(server, state, settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                            access_log=False, timeout_graceful_shutdown=5)
+    log.info("serving %s on http://%s:%s%s", settings.transport, settings.host, settings.port,
+             "/sse" if settings.transport == "sse" else "/mcp")
+    anyio.run(uvicorn.Server(config).serve)

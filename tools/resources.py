@@ -1,0 +1,68 @@
+"""Resources (an entry as JSON, the collection's schema and statistics) and prompts that show
+an assistant how to combine the tools."""
+
+from __future__ import annotations
+
+import json
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+
+from index.search.resolve import AnimeNotFoundError
+from index.vectors import ASPECT_VECTOR, PRIORITY
+from server.state import AppState, NotReadyError
+
+
+def register(server: MCPServer, state: AppState) -> None:
+    @server.resource("anime://{anime_id}", title="Anime entry", mime_type="application/json",
+                     description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1.")
+    async def anime_entry(anime_id: str) -> str:
+        try:
+            runtime = await state.ready()
+            entry = await runtime.engine.get_entry(anime_id)
+        except AnimeNotFoundError as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+        except NotReadyError as exc:
+            raise ResourceError(str(exc)) from exc
+        return entry.model_dump_json(by_alias=True, exclude_none=True, indent=1)
+
+    @server.resource("anime://schema", title="Anime index schema and statistics", mime_type="application/json",
+                     description="Named vectors and what they cover, search aspects, filters, and current counts.")
+    async def anime_schema() -> str:
+        from index.search.filters import SearchFilters
+
+        try:
+            runtime = await state.ready()
+            stats = (await runtime.engine.stats()).model_dump(mode="json")
+        except NotReadyError as exc:
+            raise ResourceError(str(exc)) from exc
+        doc = {
+            "aspects": {a.value: v for a, v in ASPECT_VECTOR.items()},
+            "vector_priority": {k: v.value for k, v in PRIORITY.items()},
+            "filters": SearchFilters.model_json_schema(),
+            "statistics": stats,
+        }
+        return json.dumps(doc, indent=1)
+
+    @server.prompt(title="Like X but Y")
+    def like_x_but_y(anime: str, difference: str) -> str:
+        """Find anime similar to one title but different in one way (e.g. 'Cowboy Bebop', 'more comedic')."""
+        return (
+            f"The user wants anime like {anime!r}, but {difference}.\n"
+            f"1. Call get_anime with {anime!r} to learn its genres, themes and staff.\n"
+            "2. Call find_similar_anime with that id (aspect 'overall', diversify=true) for candidates.\n"
+            f"3. Call search_anime with a description that combines what they liked with {difference!r}, "
+            "adding filters (genres, exclude_genres, year range, types) where the difference is exact.\n"
+            "4. Merge both lists, drop the original and its sequels unless asked, and explain each pick in one line."
+        )
+
+    @server.prompt(title="Identify an anime from a vague memory")
+    def identify_anime(memory: str) -> str:
+        """Turn a half-remembered description into a ranked list of candidates."""
+        return (
+            f"The user half-remembers an anime: {memory!r}.\n"
+            "Call search_anime with their words (explain=true); if they recall characters, also search with "
+            "aspects ['characters']; if they recall a year or format, add filters. If they have a screenshot, "
+            "use search_anime_by_image. Show the top candidates with why each matches, and ask one question "
+            "that would tell them apart."
+        )

@@ -1,0 +1,83 @@
+"""Search tools: by meaning (text), by picture, and by both."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from index.search.filters import SearchFilters
+from index.search.results import SearchPage
+from index.vectors import Aspect
+from tools.common import READ_ONLY, READ_ONLY_OPEN, render_hits, runtime, structured, tool_errors
+
+Query = Annotated[str, Field(min_length=1, max_length=2000,
+                             description="What the user wants, in words: plot, mood, setting, characters, a title.")]
+Filters = Annotated[SearchFilters | None, Field(description="Exact conditions every result must meet.")]
+Limit = Annotated[int, Field(ge=1, le=50, description="How many results (1-50).")]
+Offset = Annotated[int, Field(ge=0, le=1000, description="Skip this many results (paging).")]
+Image = Annotated[str, Field(min_length=1, max_length=14_000_000, description=(
+    "The picture: base64 bytes, a data: URL, an http(s) URL, or a local file path inside a folder the "
+    "server allows."))]
+
+
+def register(server: MCPServer) -> None:
+    @server.tool(title="Search anime by description", annotations=READ_ONLY)
+    @tool_errors
+    async def search_anime(
+        query: Query,
+        ctx: Context,
+        aspects: Annotated[list[Aspect] | None, Field(max_length=13, description=(
+            "Look only at these aspects: story, characters, genre, staff, technical, temporal, streaming, related, "
+            "franchise, episodes, reviews, identifiers, visual (the picture, described in words). Leave empty for "
+            "the default blend of story, titles, exact words, genre, characters and staff."))] = None,
+        filters: Filters = None,
+        limit: Limit = 10,
+        offset: Offset = 0,
+        explain: Annotated[bool, Field(description="Add the per-vector scores behind each result.")] = False,
+        diversify: Annotated[bool, Field(description="Prefer variety (not many entries of one franchise).")] = False,
+    ) -> Annotated[CallToolResult, SearchPage]:
+        """Find anime by meaning: describe the plot, mood, setting, characters or staff in natural language,
+        or give a title (Japanese or romanised, typos are fine). Combine with filters for exact conditions."""
+        rt = await runtime(ctx)
+        page = await rt.engine.search_text(query, aspects=aspects, filters=filters, limit=limit, offset=offset,
+                                           explain=explain, diversify=diversify)
+        return structured(page, render_hits(page.results, offset, page.hint))
+
+    @server.tool(title="Search anime by picture", annotations=READ_ONLY_OPEN)
+    @tool_errors
+    async def search_anime_by_image(
+        image: Image,
+        ctx: Context,
+        filters: Filters = None,
+        limit: Limit = 10,
+        offset: Offset = 0,
+    ) -> Annotated[CallToolResult, SearchPage]:
+        """Find anime whose covers and posters look like a picture (a screenshot, a poster, fan art)."""
+        rt = await runtime(ctx)
+        await ctx.report_progress(0, 2, "reading the picture")
+        page = await rt.engine.search_image(image, filters=filters, limit=limit, offset=offset)
+        await ctx.report_progress(2, 2, "done")
+        return structured(page, render_hits(page.results, offset, page.hint))
+
+    @server.tool(title="Search anime by description and picture", annotations=READ_ONLY_OPEN)
+    @tool_errors
+    async def search_anime_multimodal(
+        query: Query,
+        image: Image,
+        ctx: Context,
+        text_weight: Annotated[float, Field(ge=0.0, le=1.0, description=(
+            "Balance between the words (1.0) and the picture (0.0)."))] = 0.5,
+        filters: Filters = None,
+        limit: Limit = 10,
+        offset: Offset = 0,
+    ) -> Annotated[CallToolResult, SearchPage]:
+        """Find anime matching both a description and a picture, e.g. 'this art style but a comedy'."""
+        rt = await runtime(ctx)
+        await ctx.report_progress(0, 2, "reading the picture")
+        page = await rt.engine.search_multimodal(query, image, text_weight=text_weight, filters=filters,
+                                                 limit=limit, offset=offset)
+        await ctx.report_progress(2, 2, "done")
+        return structured(page, render_hits(page.results, offset, page.hint))
