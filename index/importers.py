@@ -1,0 +1,456 @@
+"""Read anime files into AnimeEntry objects, one at a time.
+
+Formats are detected, not declared: our enveloped JSON ``{"data": [...]}``, the
+anime-offline-database release JSON (same envelope, camelCase entries), its JSONL
+release (metadata on the first line, one entry per line) and a plain JSON list.
+JSON is streamed with ijson so a 40,000-entry file is never held twice; a bad entry
+becomes an ``ImportResult`` with an error and the rest of the file still imports.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+import ijson
+from pydantic import ValidationError
+
+from index.identity import PLATFORM_NAMES, entry_id, platform_id
+from index.schema import AnimeEntry
+
+log = logging.getLogger(__name__)
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_SNIFF_BYTES = 64 * 1024
+# The offline database points entries without a picture at this placeholder.
+_NO_PICTURE = "no_pic"
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (missing, not JSON, unknown shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """One entry of a file: either ``entry`` or ``error`` is set, never both."""
+
+    index: int                  # 0-based position among the file's entries
+    label: str                  # id, title or first source of the raw entry, for messages
+    entry: AnimeEntry | None = None
+    error: str | None = None
+    line: int | None = None     # 1-based line number (JSONL only)
+
+    @property
+    def ok(self) -> bool:
+        return self.entry is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One raw entry as read from the file, before validation."""
+
+    index: int
+    data: Any
+    line: int | None = None
+    error: str | None = None    # set when the item could not even be parsed (bad JSONL line)
+
+
+# ----------------------------------------------------------------------------- public API
+def iter_entries(source: str | Path | IO[bytes]) -> Iterator[ImportResult]:
+    """Yield every entry of ``source`` (a path or a binary file) as an ImportResult.
+
+    Entries without an id get the stable one from ``index.identity.entry_id``; an id
+    seen twice in one file is reported as an error on its second occurrence.
+    """
+    name = _name_of(source)
+    seen: set[str] = set()
+    for item in iter_raw(source):
+        label = raw_label(item.data, item.index)
+        where = f"entry #{item.index}" + (f" (line {item.line})" if item.line else "")
+        if item.error:
+            yield ImportResult(item.index, label, error=f"{name}: {where}: {item.error}", line=item.line)
+            continue
+        try:
+            entry = parse_entry(item.data)
+        except (ValidationError, ValueError, TypeError) as exc:
+            message = f"{name}: {where} {label!r} rejected: {_describe_error(exc)}"
+            log.warning(message)
+            yield ImportResult(item.index, label, error=message, line=item.line)
+            continue
+        if entry.id in seen:
+            message = f"{name}: {where} {label!r} rejected: duplicate id {entry.id!r} (an earlier entry has it)"
+            log.warning(message)
+            yield ImportResult(item.index, label, error=message, line=item.line)
+            continue
+        seen.add(entry.id)
+        yield ImportResult(item.index, label, entry=entry, line=item.line)
+
+
+def load_entries(source: str | Path | IO[bytes], *, strict: bool = False) -> list[AnimeEntry]:
+    """All valid entries of ``source``; with ``strict`` the first bad entry raises instead."""
+    out: list[AnimeEntry] = []
+    for result in iter_entries(source):
+        if result.entry is not None:
+            out.append(result.entry)
+        elif strict:
+            raise ImportFileError(result.error)
+    return out
+
+
+def count_entries(source: str | Path) -> int:
+    """How many entries a file holds (valid or not), for progress bars; reads it once, streaming."""
+    return sum(1 for _ in iter_raw(source))
+
+
+def parse_entry(data: Any) -> AnimeEntry:
+    """Validate one raw entry of any supported dialect; the id is always filled in."""
+    if not isinstance(data, dict):
+        raise TypeError(f"an entry must be a JSON object, got {type(data).__name__}")
+    entry = AnimeEntry.model_validate(normalise_raw(data))
+    if not entry.id:
+        entry.id = entry_id(entry)
+    return entry
+
+
+def raw_label(data: Any, index: int) -> str:
+    """A short name for a raw entry in messages: its id, else title, else first source."""
+    if isinstance(data, dict):
+        for key in ("id", "title"):
+            value = data.get(key)
+            if isinstance(value, (str, int)) and str(value).strip():
+                return str(value).strip()
+        sources = data.get("sources")
+        if isinstance(sources, list) and sources and isinstance(sources[0], str):
+            return sources[0]
+    return f"entry #{index}"
+
+
+# ----------------------------------------------------------------------------- offline database
+def normalise_raw(data: dict[str, Any]) -> dict[str, Any]:
+    """Map anime-offline-database fields (and their stray leftovers) to AnimeEntry fields.
+
+    Idempotent: entries already in our shape pass through unchanged.
+    """
+    out = dict(data)
+    if out.get("id") is None:
+        out.pop("id", None)  # derived from the sources after validation
+    elif isinstance(out["id"], (int, float)) and not isinstance(out["id"], bool):
+        out["id"] = str(int(out["id"]))
+    season = out.pop("animeSeason", None) or out.pop("anime_season", None)
+    if isinstance(season, dict):
+        value = str(season.get("season") or "").upper()
+        if "season" not in out and value and value != "UNDEFINED":
+            out["season"] = value
+        if out.get("year") is None and season.get("year") is not None:
+            out["year"] = season["year"]
+
+    # the thumbnail is a smaller copy of the picture: only a stand-in when there is no picture
+    pictures = [out.pop(k, None) for k in ("picture", "thumbnail")]
+    pictures = [p for p in pictures if isinstance(p, str) and p and _NO_PICTURE not in p][:1]
+    if pictures:
+        images = out.get("images")
+        if isinstance(images, list):
+            images = {"covers": images}
+        images = dict(images) if isinstance(images, dict) else {}
+        covers = list(images.get("covers") or [])
+        images["covers"] = covers + [p for p in pictures if p not in covers]
+        out["images"] = images
+
+    duration = out.get("duration")
+    if isinstance(duration, dict):
+        out["duration"] = _seconds(duration)
+
+    for key in ("relatedAnime", "related_anime", "relations"):
+        if isinstance(out.get(key), list):
+            out[key] = [_relation(x) for x in out[key]]
+    if "relatedAnime" in out:
+        related = out.pop("relatedAnime")
+        out.setdefault("related_anime", related)
+
+    staff = out.get("staff_data") or out.get("staffData")
+    companies = {k: out.pop(k) for k in ("studios", "producers") if isinstance(out.get(k), list)}
+    if companies:
+        staff = dict(staff) if isinstance(staff, dict) else {}
+        for key, names in companies.items():
+            staff.setdefault(key, names)
+        out.pop("staffData", None)
+        out["staff_data"] = staff
+    return out
+
+
+def _seconds(duration: dict[str, Any]) -> int | None:
+    """``{"value": 1440, "unit": "SECONDS"}`` -> 1440 (minutes and hours converted too)."""
+    try:
+        value = float(duration.get("value"))
+    except (TypeError, ValueError):
+        return None
+    unit = str(duration.get("unit") or "SECONDS").upper()
+    factor = {"SECONDS": 1, "SECOND": 1, "MINUTES": 60, "MINUTE": 60, "HOURS": 3600, "HOUR": 3600}.get(unit, 1)
+    return int(value * factor)
+
+
+def _relation(item: Any) -> Any:
+    """A bare related-anime URL becomes ``{title, url}`` with a title read from the URL."""
+    if isinstance(item, str):
+        return {"title": title_from_url(item), "url": item}
+    return item
+
+
+def title_from_url(url: str) -> str:
+    """A readable stand-in title: a slug becomes words, a numeric id names its platform."""
+    found = platform_id(url)
+    path = unquote(urlsplit(url).path).rstrip("/")
+    slug = path.rsplit("/", 1)[-1] if path else ""
+    if found and not found[1].isdigit():
+        slug = found[1]
+    if slug and not slug.isdigit() and any(c.isalpha() for c in slug) and "." not in slug:
+        return " ".join(w.capitalize() if w.islower() else w for w in slug.replace("_", "-").split("-") if w)
+    if found:
+        return f"{PLATFORM_NAMES[found[0]]} anime {found[1]}"
+    host = (urlsplit(url).hostname or url).removeprefix("www.")
+    return f"{host} {slug}".strip()
+
+
+# ----------------------------------------------------------------------------- reading files
+def iter_raw(source: str | Path | IO[bytes]) -> Iterator[RawItem]:
+    """Yield the raw entries of a file of any supported format, streaming."""
+    name = _name_of(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise ImportFileError(f"cannot import {path}: no such file")
+        if path.is_dir():
+            raise ImportFileError(f"cannot import {path}: it is a folder, give a .json or .jsonl file")
+        try:
+            raw = path.open("rb")
+        except OSError as exc:
+            raise ImportFileError(f"cannot import {path}: {exc.strerror or exc}") from exc
+        with raw:
+            yield from _iter_stream(raw, name, jsonl=path.name.lower().endswith(JSONL_SUFFIXES))
+    else:
+        yield from _iter_stream(source, name, jsonl=name.lower().endswith(JSONL_SUFFIXES))
+
+
+def _name_of(source: str | Path | IO[bytes]) -> str:
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return str(getattr(source, "name", "<stream>"))
+
+
+def _iter_stream(raw: IO[bytes], name: str, *, jsonl: bool) -> Iterator[RawItem]:
+    head = raw.read(2)
+    if isinstance(head, str):
+        raise ImportFileError(f"cannot import {name}: open the file in binary mode ('rb')")
+    stream: IO[bytes] = _Prefixed(head, raw)
+    if head == b"\x1f\x8b":  # gzip magic
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[arg-type]
+    head, stream = _skip_space(stream)
+    if not head:
+        raise ImportFileError(f"cannot import {name}: the file is empty")
+    if head not in (b"{", b"["):
+        raise ImportFileError(
+            f"cannot import {name}: not JSON or JSONL (starts with {head!r}); expected an "
+            "anime-offline-database file, an enveloped {\"data\": [...]} file or a JSON list"
+        )
+    if not jsonl and head == b"{":
+        jsonl, stream = _looks_like_jsonl(stream)
+    if jsonl:
+        yield from _iter_jsonl(stream, name)
+    else:
+        yield from _iter_json(stream, name)
+
+
+def _skip_space(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """First meaningful byte (after a BOM and whitespace) and a stream that still starts with it."""
+    while True:
+        chunk = stream.read(1)
+        if chunk in (b" ", b"\t", b"\r", b"\n"):
+            continue
+        if chunk == b"\xef":  # UTF-8 byte order mark
+            stream.read(2)
+            continue
+        return chunk, _Prefixed(chunk, stream)
+
+
+def _looks_like_jsonl(stream: IO[bytes]) -> tuple[bool, IO[bytes]]:
+    """JSONL if the first line is a whole JSON object and the next line starts another one."""
+    buf = b""
+    while b"\n" not in buf and len(buf) < _SNIFF_BYTES:
+        chunk = stream.read(4096)
+        if not chunk:
+            break
+        buf += chunk
+    rest = _Prefixed(buf, stream)
+    first, sep, after = buf.partition(b"\n")
+    if not sep or not after.lstrip().startswith(b"{"):
+        return False, rest
+    try:
+        return isinstance(json.loads(first), dict), rest
+    except ValueError:
+        return False, rest
+
+
+def _iter_jsonl(stream: IO[bytes], name: str) -> Iterator[RawItem]:
+    """One entry per line; a metadata first line is skipped, a broken line is reported."""
+    index = 0
+    for number, line in enumerate(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            yield RawItem(index, None, number, error=f"line is not valid JSON: {exc}")
+            index += 1
+            continue
+        if number == 1 and _is_metadata(data):
+            continue
+        yield RawItem(index, data, number)
+        index += 1
+
+
+def _iter_json(stream: IO[bytes], name: str) -> Iterator[RawItem]:
+    """Entries of ``{"data": [...]}``, ``[...]`` or lone entry objects, built one at a time."""
+    events = ijson.parse(stream, use_float=True, multiple_values=True)
+    index = 0
+    found_container = False
+    try:
+        for prefix, event, value in events:
+            if prefix != "":
+                continue
+            if event == "start_array":
+                found_container = True
+                for data in _array_items(events, "item"):
+                    yield RawItem(index, data)
+                    index += 1
+            elif event == "start_map":
+                top: dict[str, Any] = {}
+                for key, data in _top_object(events):
+                    if key is None:  # an item of the "data" array
+                        found_container = True
+                        yield RawItem(index, data)
+                        index += 1
+                    else:
+                        top[key] = data
+                if "data" not in top and not _is_metadata(top):
+                    found_container = True  # a file (or stream) of lone entry objects
+                    yield RawItem(index, top)
+                    index += 1
+                elif "data" in top and top["data"] is not None:
+                    raise ImportFileError(f"cannot import {name}: \"data\" must be a list of entries")
+            else:
+                raise ImportFileError(f"cannot import {name}: top-level value is a {event}, not an object or list")
+    except ijson.JSONError as exc:
+        raise ImportFileError(
+            f"cannot import {name}: invalid JSON after {index} entries ({exc}); "
+            "fix the file or export it again"
+        ) from exc
+    if not found_container:
+        raise ImportFileError(
+            f"cannot import {name}: no entries found; expected {{\"data\": [...]}}, a JSON list "
+            "of entries or an anime-offline-database release"
+        )
+
+
+def _top_object(events: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str | None, Any]]:
+    """Walk one top-level object: yield (None, item) per ``data`` item, (key, value) otherwise."""
+    for prefix, event, value in events:
+        if prefix == "" and event == "end_map":
+            return
+        if prefix == "" and event == "map_key":
+            key = value
+            prefix2, event2, value2 = next(events)
+            if key == "data" and event2 == "start_array":
+                for item in _array_items(events, "data.item"):
+                    yield None, item
+                yield "data", None
+            else:
+                yield key, _build(event2, value2, events)
+
+
+def _array_items(events: Iterator[tuple[str, str, Any]], item_prefix: str) -> Iterator[Any]:
+    """Build each element of the array just opened, until it closes."""
+    for prefix, event, value in events:
+        if prefix != item_prefix and event == "end_array":
+            return
+        yield _build(event, value, events)
+
+
+def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
+    """Assemble one JSON value starting at ``event`` from the event stream."""
+    if event not in ("start_map", "start_array"):
+        return value
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    for _prefix, ev, val in events:
+        builder.event(ev, val)
+        if ev in ("start_map", "start_array"):
+            depth += 1
+        elif ev in ("end_map", "end_array"):
+            depth -= 1
+            if depth == 0:
+                break
+    return builder.value
+
+
+def _is_metadata(data: Any) -> bool:
+    """The envelope/first JSONL line: no title or sources, but license/repository-like keys."""
+    if not isinstance(data, dict):
+        return False
+    if "title" in data or "sources" in data:
+        return False
+    return bool({"license", "repository", "lastUpdate", "$schema", "scoreRange"} & data.keys()) or not data
+
+
+def _describe_error(exc: Exception) -> str:
+    """Pydantic's errors in one line: ``title: Field required; sources: ...``."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        return "; ".join(parts)
+    return str(exc)
+
+
+class _Prefixed(io.RawIOBase):
+    """A binary stream that first returns already-read bytes, then the rest of ``raw``."""
+
+    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
+        self._prefix = prefix
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        if self._prefix:
+            n = min(size, len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._raw.read(size)
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            data = self._prefix + self._raw.read()
+            self._prefix = b""
+            return data
+        if self._prefix:
+            data = self._prefix[:size]
+            self._prefix = self._prefix[size:]
+            return data
+        return self._raw.read(size)

@@ -1,0 +1,531 @@
+"""What each named vector embeds: the fields of an entry written as labelled sentences.
+
+A semantic model matches "Genres: Action, Sci-Fi" to "sci-fi action show" far better
+than a bare list, so every vector gets short labelled sentences. Texts are never
+truncated here (the embedding module chunks and pools long ones), and a vector
+whose fields are all empty gets no text at all rather than an empty string.
+Numbers that only matter for filters (scores, ids of people, URLs) stay in the payload.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from index import vectors as V
+from index.identity import PLATFORM_NAMES, platform_id, source_ids
+from index.payload import normalise_title
+from index.schema import AnimeEntry, Character, ContextualRank, EpisodeDetail, ThemeSong
+
+# ----------------------------------------------------------------------------- word tables
+TYPE_WORDS = {
+    "TV": "TV series", "MOVIE": "movie", "OVA": "OVA (original video animation)",
+    "ONA": "ONA (original net animation)", "SPECIAL": "special", "MUSIC": "music video",
+    "PV": "promotional video",
+}
+STATUS_WORDS = {"FINISHED": "finished airing", "ONGOING": "currently airing", "UPCOMING": "not yet aired"}
+SOURCE_WORDS = {
+    "MANGA": "manga", "ORIGINAL": "original story (not based on another work)", "LIGHT NOVEL": "light novel",
+    "NOVEL": "novel", "WEB MANGA": "web manga", "VISUAL NOVEL": "visual novel", "GAME": "video game",
+    "MIXED MEDIA": "mixed media project", "OTHER": "other source",
+}
+FORMAT_WORDS = {
+    "TV": "TV series", "TV_SHORT": "TV short", "MOVIE": "movie", "OVA": "OVA", "ONA": "ONA",
+    "SPECIAL": "special", "MUSIC": "music video",
+}
+RELATION_WORDS = {
+    "CHARACTER": "Shares characters with", "OTHER": "Related", "SPIN OFF": "Spin-off",
+    "SPIN-OFF": "Spin-off", "MUSIC": "Music video", "ONA": "ONA", "OVA": "OVA",
+}
+AWARD_WORDS = ("award winning", "award-winning")
+
+_URL = re.compile(r"https?://\S+")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]+>")
+_SOURCE_NOTE = re.compile(r"\((?:Source|Written by)[^)]*\)|\[Written by [^\]]*\]", re.IGNORECASE)
+_PLACEHOLDER_SYNOPSIS = re.compile(r"^\s*episode\s*\d+\s*\.?\s*$", re.IGNORECASE)
+_NULL_DATE = "0001-01-01"
+_ENDINGS = ".!?。！？…"
+LINK_WORDS = {"officialsite": "Official site", "official site": "Official site", "official_site": "Official site",
+              "youtube": "YouTube", "twitter": "Twitter", "wikipedia": "Wikipedia"}
+
+
+# ----------------------------------------------------------------------------- small helpers
+def clean(text: str | None) -> str:
+    """Strip markup and links that carry no meaning for a text model; keep paragraphs."""
+    if not text:
+        return ""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _TAG.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _SOURCE_NOTE.sub(" ", text)
+    text = text.replace("~!", "").replace("!~", "").replace("__", "").replace("**", "")
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return "\n".join(line for line in lines if line).strip()
+
+
+def unique(values: Iterable[str | None], key=lambda s: s.casefold()) -> list[str]:
+    """Non-empty values, first spelling kept, duplicates (by ``key``) dropped."""
+    seen: dict[str, str] = {}
+    for value in values:
+        value = (value or "").strip()
+        if value and key(value) not in seen:
+            seen[key(value)] = value
+    return list(seen.values())
+
+
+def end(text: str) -> str:
+    """Close a sentence with a full stop unless it already ends with one (``"!NVADE SHOW!"``)."""
+    text = text.rstrip()
+    return text if not text or text[-1] in _ENDINGS else text + "."
+
+
+def one_line(text: str | None) -> str:
+    """Cleaned text on a single line, so one character or episode reads as one block."""
+    return " ".join(clean(text).split())
+
+
+def first_sentence(text: str | None) -> str:
+    """The defining sentence of a glossary text (theme descriptions run to essays on AniDB)."""
+    text = one_line(text)
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    return (match.group(1) if match else text).rstrip(".")
+
+
+def person(name: str) -> str:
+    """MyAnimeList writes people as ``"Shimono, Hiro"``; say ``"Hiro Shimono"`` like other sources."""
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) == 2 and all(parts) and len(parts[0].split()) <= 2 and len(parts[1].split()) <= 2:
+        return f"{parts[1]} {parts[0]}"
+    return name.strip()
+
+
+def _label(label: str, values: Iterable[str | None], sep: str = ", ") -> str | None:
+    items = unique(values)
+    return end(f"{label}: {sep.join(items)}") if items else None
+
+
+def _sentences(parts: Iterable[str | None], sep: str = " ") -> str:
+    return sep.join(p for p in parts if p)
+
+
+def _words(code: str) -> str:
+    """``"music_composers"`` -> ``"Music composers"``."""
+    text = code.replace("_", " ").strip()
+    return text[:1].upper() + text[1:].lower() if text else text
+
+
+def when(value: str | None, *, time: bool = True) -> str | None:
+    """ISO date/time -> ``"October 7, 2020"`` (with the time when asked and not midnight)."""
+    if not value or value.startswith(_NULL_DATE):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value.strip() or None
+    day = f"{moment:%B} {moment.day}, {moment.year}"
+    if time and "T" in value and (moment.hour, moment.minute) != (0, 0):
+        zone = " UTC" if moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0 else ""
+        return f"{day} at {moment:%H:%M}{zone}"
+    return day
+
+
+def duration_words(seconds: int | None) -> str | None:
+    """1440 -> ``"24 minutes"``; 6900 -> ``"1 hour 55 minutes"``."""
+    if not seconds or seconds <= 0:
+        return None
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours > 1 else ''}")
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes > 1 else ''}")
+    if secs and not hours and minutes < 5:
+        parts.append(f"{secs} second{'s' if secs > 1 else ''}")
+    return " ".join(parts)
+
+
+def describe_mapping(data: Any) -> str | None:
+    """A loose dict (delay info, overrides) in words; false, zero and empty values are dropped."""
+    if isinstance(data, dict):
+        parts = []
+        for key, value in data.items():
+            if value is True:
+                parts.append(_words(str(key)))
+                continue
+            inner = describe_mapping(value)
+            if inner:
+                parts.append(f"{_words(str(key))}: {inner}" if not isinstance(value, dict) else f"{_words(str(key))} ({inner})")
+        return "; ".join(parts) or None
+    if isinstance(data, list):
+        items = [d for d in (describe_mapping(v) for v in data) if d]
+        return ", ".join(items) or None
+    if data is None or data is False or data == 0 or data == "":
+        return None
+    if isinstance(data, str):
+        return when(data) if re.match(r"^\d{4}-\d{2}-\d{2}", data) else clean(data) or None
+    return str(data)
+
+
+# ----------------------------------------------------------------------------- the 12 texts
+def title_text(e: AnimeEntry) -> str | None:
+    titles = [e.title, e.title_english, e.title_japanese]
+    known = {normalise_title(t) for t in titles if t}
+    synonyms = unique((s for s in e.synonyms if normalise_title(s) not in known), key=normalise_title)
+    english = e.title_english if e.title_english and normalise_title(e.title_english) != normalise_title(e.title) else None
+    return _sentences([
+        end(f"Title: {e.title}"),
+        end(f"English title: {english}") if english else None,
+        end(f"Japanese title: {e.title_japanese}") if e.title_japanese and e.title_japanese != e.title else None,
+        _label("Also known as", synonyms, "; "),
+        f"Synopsis: {clean(e.synopsis)}" if clean(e.synopsis) else None,
+        f"Background: {clean(e.background)}" if clean(e.background) else None,
+    ], "\n") or None
+
+
+def character_block(c: Character) -> str:
+    """One character in words: names, role, voice actors, description."""
+    native = c.name_native or c.name_kanji
+    name = person(c.name)
+    head = name + (f" ({native})" if native and native != c.name else "")
+    role = (c.role or "").strip().lower()
+    head += f", {role} character" if role else ""
+    aliases = unique(a for a in [c.name, *c.nicknames, *c.name_variations, c.name_kanji]
+                     if a and a.strip() not in (name, native))
+    voices = [f"{person(v.name)} ({v.language})" if v.language else person(v.name) for v in c.voice_actors]
+    return _sentences([
+        end(head),
+        _label("Also called", aliases),
+        f"Gender: {c.gender}." if c.gender else None,
+        f"Age: {c.age}." if c.age else None,
+        _label("Voiced by", voices),
+        end(one_line(c.description)) if one_line(c.description) else None,
+    ])
+
+
+def character_text(e: AnimeEntry) -> str | None:
+    blocks = [character_block(c) for c in e.characters if c.name.strip()]
+    return "\n".join(blocks) or None
+
+
+def genre_text(e: AnimeEntry) -> str | None:
+    themes: dict[str, str] = {}
+    for theme in e.themes:
+        key = theme.name.strip().casefold()
+        if key and (key not in themes or (theme.description and " - " not in themes[key])):
+            desc = first_sentence(theme.description)
+            themes[key] = f"{theme.name.strip()} - {desc}" if desc else theme.name.strip()
+    said = {g.casefold() for g in e.genres} | set(themes)
+    tags = [t for t in e.tags if t.casefold() not in said]
+    return _sentences([
+        _label("Genres", e.genres),
+        _label("Themes", themes.values(), "; "),
+        _label("Tags", tags),
+        _label("Demographics", e.demographics),
+        _label("Content warnings", e.content_warnings),
+    ]) or None
+
+
+def technical_text(e: AnimeEntry) -> str | None:
+    licensors = [*e.licensors, *(c.name for c in (e.staff_data.licensors if e.staff_data else []))]
+    source = e.source_material.value if e.source_material else None
+    return _sentences([
+        f"Format: {TYPE_WORDS[e.type.value]}." if e.type.value in TYPE_WORDS else None,
+        f"Status: {STATUS_WORDS[e.status.value]}." if e.status.value in STATUS_WORDS else None,
+        f"Episodes: {e.episodes}." if e.episodes else None,
+        f"Episode length: {duration_words(e.duration)}." if duration_words(e.duration) else None,
+        f"Rating: {e.rating}." if e.rating else None,
+        f"Source material: {SOURCE_WORDS[source]}." if source in SOURCE_WORDS else None,
+        _label("Licensed by", licensors),
+        f"Episode overrides: {describe_mapping(e.episode_overrides)}." if describe_mapping(e.episode_overrides) else None,
+    ]) or None
+
+
+def staff_text(e: AnimeEntry) -> str | None:
+    staff = e.staff_data
+    parts: list[str | None] = []
+    if staff:
+        for role, members in staff.production_staff.items():
+            names = [m.name + (f" ({m.native_name})" if m.native_name and m.native_name != m.name else "")
+                     for m in members if m.name]
+            parts.append(_label(_words(role), names))
+        parts.append(_label("Studios", (c.name for c in staff.studios)))
+        parts.append(_label("Producers", (c.name for c in staff.producers)))
+    # language -> actor key -> (actor name, role key -> role); the same person and role come
+    # from staff data and from characters, in either name order ("Hanazawa Kana")
+    cast: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+
+    def add(language: str, actor: str, role: str | None) -> None:
+        name = person(actor)
+        _, roles = cast.setdefault(_words(language), {}).setdefault(_name_key(name), (name, {}))
+        key = _name_key(role or "")
+        if key and key not in roles and not any(set(key.split()) <= set(k.split()) for k in roles):
+            roles[key] = role
+
+    if staff:
+        for language, members in staff.voice_actors.items():
+            for m in members:
+                add(language, m.name, None)
+                for role in m.character_assignments:
+                    add(language, m.name, role)
+    for character in e.characters:
+        for actor in character.voice_actors:
+            add(actor.language or "unknown language", actor.name, person(character.name))
+    for language, actors in cast.items():
+        voiced = [f"{name} as {', '.join(roles.values())}" if roles else name for name, roles in actors.values()]
+        parts.append(_label(f"Voice actors ({language})", voiced, "; "))
+    return _sentences(parts) or None
+
+
+def _name_key(name: str) -> str:
+    """Order-free key of a name: "Kana Hanazawa", "Hanazawa Kana" and "Hanazawa, Kana" agree."""
+    return " ".join(sorted(normalise_title(name).split()))
+
+
+def contextual_rank_words(rank: ContextualRank) -> str | None:
+    """``#29 highest rated OVA of 2009``."""
+    if not rank.rank:
+        return None
+    kind = {"RATED": "highest rated", "POPULAR": "most popular"}.get((rank.type or "").upper(), _words(rank.type or "ranked").lower())
+    fmt = FORMAT_WORDS.get((rank.format or "").upper(), "anime" if not rank.format else rank.format)
+    if rank.all_time:
+        period = " of all time"
+    elif rank.season and rank.year:
+        period = f" of {rank.season.capitalize()} {rank.year}"
+    elif rank.year:
+        period = f" of {rank.year}"
+    else:
+        period = ""
+    return f"#{rank.rank} {kind} {fmt}{period}"
+
+
+def review_text(e: AnimeEntry) -> str | None:
+    ranks = unique(contextual_rank_words(r) for stats in e.statistics.values() for r in stats.contextual_ranks)
+    labels = [*e.genres, *e.tags, *(t.name for t in e.themes)]
+    award = any(label.strip().casefold() in AWARD_WORDS for label in labels)
+    mal = e.statistics.get("mal")
+    score = e.mal_score() if e.mal_score() is not None else (e.score.arithmetic_mean if e.score else None)
+    return _sentences([
+        "Award-winning anime." if award else None,
+        _label("Rankings", ranks, "; "),
+        _rank_tier(mal.rank if mal else None, "highest rated"),
+        _rank_tier(mal.popularity_rank if mal else None, "most popular"),
+        _reception(score),
+    ]) or None
+
+
+def _rank_tier(rank: int | None, what: str) -> str | None:
+    for limit in (10, 100, 500, 1000):
+        if rank and rank <= limit:
+            return f"Among the {limit} {what} anime on MyAnimeList."
+    return None
+
+
+def _reception(score: float | None) -> str | None:
+    """Scores in words (the number itself stays in the payload)."""
+    if score is None or score <= 0:
+        return None
+    if score >= 8.5:
+        return "Reception: critically acclaimed, one of the best rated anime."
+    if score >= 8.0:
+        return "Reception: highly rated by viewers."
+    if score >= 7.0:
+        return "Reception: well received by viewers."
+    if score >= 6.0:
+        return "Reception: mixed reviews."
+    if score >= 5.0:
+        return "Reception: below average reviews."
+    return "Reception: poorly received."
+
+
+def temporal_text(e: AnimeEntry) -> str | None:
+    season = e.season.value.capitalize() if e.season else None
+    aired = e.aired_dates
+    aired_text = None
+    if aired:
+        aired_text = clean(aired.string) or _sentences([
+            f"from {when(aired.from_)}" if when(aired.from_) else None,
+            f"to {when(aired.to)}" if when(aired.to) else None,
+        ])
+    b = e.broadcast
+    broadcast = None
+    if b:
+        broadcast = clean(b.string) or _sentences([
+            f"{b.day.rstrip('s')}s" if b.day else None,
+            f"at {b.time}" if b.time else None,
+            f"({b.timezone})" if b.timezone else None,
+        ])
+    schedule = e.broadcast_schedule
+    schedule_text = _sentences([
+        f"Japan {when(schedule.jpn_time)}" if when(schedule.jpn_time) else None,
+        f"subtitled {when(schedule.sub_time)}" if when(schedule.sub_time) else None,
+        f"dubbed {when(schedule.dub_time)}" if when(schedule.dub_time) else None,
+    ], "; ") if schedule else ""
+    premiere = e.premiere_dates
+    premiere_text = _sentences([
+        f"original {when(premiere.original)}" if when(premiere.original) else None,
+        f"subtitled {when(premiere.sub)}" if when(premiere.sub) else None,
+        f"dubbed {when(premiere.dub)}" if when(premiere.dub) else None,
+    ], "; ") if premiere else ""
+    delay = describe_mapping(e.delay_information)
+    return _sentences([
+        f"Season: {season} {e.year}." if season and e.year else (f"Season: {season}." if season else None),
+        f"Year: {e.year} ({e.year // 10 * 10}s)." if e.year else None,
+        f"Premiere month: {e.month}." if e.month else None,
+        f"Aired: {aired_text}." if aired_text else None,
+        f"Broadcast: {broadcast}." if broadcast else None,
+        f"Broadcast schedule: {schedule_text}." if schedule_text else None,
+        f"Premiere dates: {premiere_text}." if premiere_text else None,
+        f"Delay information: {delay}." if delay else None,
+    ]) or None
+
+
+def streaming_text(e: AnimeEntry) -> str | None:
+    services = []
+    for s in e.streaming_info:
+        details = _sentences([
+            f"region {s.region}" if s.region else None,
+            "free" if s.free else None,
+            "premium required" if s.premium_required else None,
+            f"subtitles: {', '.join(s.subtitle_languages)}" if s.subtitle_languages else None,
+            f"dubbed: {', '.join(s.dub_languages)}" if s.dub_languages else None,
+        ], "; ")
+        services.append(f"{s.platform} ({details})" if details else s.platform)
+    return _sentences([
+        _label("Streaming on", services, "; "),
+        _label("Streaming licenses", e.streaming_licenses),
+    ]) or None
+
+
+def related_text(e: AnimeEntry) -> str | None:
+    groups: dict[str, list[str]] = {}
+    for relation in [*e.related_anime, *e.relations]:
+        title = relation.title.strip()
+        if not title or title.upper() == "PENDING":
+            continue
+        if relation.url and "/manga/" in relation.url:
+            title += " (manga)"
+        kind = (relation.relation_type or "").replace("_", " ").strip().upper()
+        label = RELATION_WORDS.get(kind) or (_words(kind) if kind else "Related")
+        groups.setdefault(label, []).append(title)
+    return _sentences(
+        _label(label, unique(titles, key=normalise_title), "; ") for label, titles in groups.items()
+    ) or None
+
+
+def _song(song: ThemeSong) -> str:
+    text = song.title.strip()
+    if song.artist:
+        text += f" by {song.artist}"
+    if song.episodes:
+        text += f" (episodes {song.episodes})"
+    return text
+
+
+def franchise_text(e: AnimeEntry) -> str | None:
+    trailer_titles = unique(clean(t.title) for t in e.trailers)
+    trailers = _label("Trailers", trailer_titles, "; ") if trailer_titles else (
+        f"Has {len(e.trailers)} trailer{'s' if len(e.trailers) > 1 else ''}." if e.trailers else None)
+    return _sentences([
+        trailers,
+        _label("Opening themes", (_song(s) for s in e.opening_themes), "; "),
+        _label("Ending themes", (_song(s) for s in e.ending_themes), "; "),
+    ]) or None
+
+
+def episode_block(ep: EpisodeDetail) -> str | None:
+    """One episode in words, or None when it has nothing beyond its number."""
+    names = unique(t for t in [ep.title, ep.title_romaji, ep.title_japanese]
+                   if t and not _PLACEHOLDER_SYNOPSIS.match(t))
+    synopsis = one_line(ep.synopsis)
+    if _PLACEHOLDER_SYNOPSIS.match(synopsis) or synopsis in names:
+        synopsis = ""
+    if not (names or synopsis or ep.filler or ep.recap):
+        return None
+    number = f"Episode {ep.episode_number}" if ep.episode_number is not None else "Episode"
+    if ep.season_number and ep.season_number > 1:
+        number = f"Season {ep.season_number} {number.lower()}"
+    head = number + (f": {names[0]}" if names else "")
+    if len(names) > 1:
+        head += f" ({'; '.join(names[1:])})"
+    return _sentences([
+        end(head),
+        f"Aired {when(ep.aired, time=False)}." if when(ep.aired) else None,
+        "Filler episode." if ep.filler else None,
+        "Recap episode." if ep.recap else None,
+        end(synopsis) if synopsis else None,
+    ])
+
+
+def episode_text(e: AnimeEntry) -> str | None:
+    blocks = [b for b in (episode_block(ep) for ep in e.episode_details) if b]
+    return "\n".join(blocks) or None
+
+
+def identifiers_text(e: AnimeEntry) -> str | None:
+    ids = source_ids(e.sources)
+    listed = [f"{PLATFORM_NAMES[key]} {value}" for key, value in ids.items()]
+    known_hosts = {platform_id(s)[0] for s in e.sources if platform_id(s)}
+    others = [s for s in e.sources if platform_id(s) is None]
+    listed += [re.sub(r"^https?://(www\.)?", "", s).split("/")[0] for s in others]
+    links = []
+    for key, url in e.external_links.items():
+        found = platform_id(url)
+        if found and found[0] not in known_hosts:
+            links.append(f"{PLATFORM_NAMES[found[0]]} {found[1]}")
+        elif not found:
+            links.append(key if key.startswith("@") else LINK_WORDS.get(key.strip().casefold(), _words(key)))
+    return _sentences([_label("Listed on", listed), _label("External links", links)]) or None
+
+
+TEXT_BUILDERS = {
+    V.TITLE: title_text, V.CHARACTER: character_text, V.GENRE: genre_text, V.TECHNICAL: technical_text,
+    V.STAFF: staff_text, V.REVIEW: review_text, V.TEMPORAL: temporal_text, V.STREAMING: streaming_text,
+    V.RELATED: related_text, V.FRANCHISE: franchise_text, V.EPISODE: episode_text, V.IDENTIFIERS: identifiers_text,
+}
+assert tuple(TEXT_BUILDERS) == V.TEXT_VECTORS, "one builder per text vector, in order"
+
+
+# ----------------------------------------------------------------------------- public API
+def vector_texts(entry: AnimeEntry) -> dict[str, str]:
+    """Text of each text vector that has content, keyed by vector name (empty ones omitted)."""
+    out: dict[str, str] = {}
+    for name, build in TEXT_BUILDERS.items():
+        text = (build(entry) or "").strip()
+        if text:
+            out[name] = text
+    return out
+
+
+def lexical_text(entry: AnimeEntry) -> str:
+    """Words for the BM25 sparse vector: titles, synopsis, genres, tags, character and staff names."""
+    names: list[str | None] = [entry.title, entry.title_english, entry.title_japanese, *entry.synonyms]
+    for c in entry.characters:
+        names += [c.name, c.name_native, *c.nicknames]
+    staff = entry.staff_data
+    if staff:
+        names += [m.name for members in staff.production_staff.values() for m in members]
+        names += [person(m.name) for members in staff.voice_actors.values() for m in members]
+        names += [*entry.studios, *entry.producers]
+    names += [person(v.name) for c in entry.characters for v in c.voice_actors]
+    return "\n".join(unique([*names, clean(entry.synopsis), *entry.genres, *entry.tags]))
+
+
+def image_sources(entry: AnimeEntry) -> list[str]:
+    """Cover, poster and banner URLs, de-duplicated, covers first."""
+    return entry.images.all_urls()
+
+
+def render_texts(entry: AnimeEntry) -> str:
+    """All 13 vectors' inputs for a person to read (``anime-mcp texts``)."""
+    texts = vector_texts(entry)
+    lines = [f"{entry.title} [{entry.id or '-'}]", ""]
+    for name in V.TEXT_VECTORS:
+        lines += [f"== {name} ==", texts.get(name, "(no text: the fields it reads are empty)"), ""]
+    images = image_sources(entry)
+    lines += [f"== {V.IMAGE} ==", *(images or ["(no images)"]), ""]
+    lines += [f"== {V.LEXICAL} (sparse) ==", lexical_text(entry)]
+    return "\n".join(lines)
