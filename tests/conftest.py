@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["index_fixtures"]
+
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
 TINY_CLIP_CONFIG = {

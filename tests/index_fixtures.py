@@ -44,11 +44,6 @@ class RememberingEmbedder:
 
 
 @pytest.fixture(scope="session")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="session")
 def remembering_embedder(embedding_module):
     return RememberingEmbedder(embedding_module)
 

@@ -102,6 +102,17 @@ class EmbeddingModule:
         self._image_ready.wait()
         return self._image.dim if self._image else None
 
+    def configured_image_dim(self) -> int:
+        """The image vector size of the configured architecture, known even when its weights are not:
+        the collection keeps its layout whether or not pictures can be embedded right now."""
+        if self.image_dim:
+            return self.image_dim
+        import open_clip
+
+        name = self._image_model_name or self.models.image_model
+        config = open_clip.get_model_config(name) if name else None
+        return int(config["embed_dim"]) if config else 512
+
     @property
     def text_model_name(self) -> str:
         return self._text.model_name
