@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -22,11 +23,19 @@ Ids look like 'mal-1'; every result carries one. Results never include adult tit
 filters.include_nsfw is true."""
 
 
-def build_server(state: AppState, *, name: str = "anime-search") -> MCPServer:
+def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any = None) -> MCPServer:
+    """``enrichment``: EnrichmentSettings to offer the enrichment tools (they make network calls)."""
+
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
         # Loading runs in the background so `initialize` answers at once; tools wait for it.
-        async with anyio.create_task_group() as tg:
+        async with AsyncExitStack() as stack:
+            if enrichment is not None and state.enrichment is None:
+                from enrichment.jobs import JobManager
+
+                state.enrichment = await stack.enter_async_context(JobManager(enrichment, on_done=state.reindex))
+                stack.callback(setattr, state, "enrichment", None)
+            tg = await stack.enter_async_context(anyio.create_task_group())
             if state.needs_loading:
                 tg.start_soon(state.load)
             try:
@@ -39,8 +48,8 @@ def build_server(state: AppState, *, name: str = "anime-search") -> MCPServer:
     similar.register(server)
     catalog.register(server)
     resources.register(server, state)
-    if state.enrichment is not None:
-        from tools import enrichment
+    if enrichment is not None:
+        from tools import enrichment as enrichment_tools
 
-        enrichment.register(server)
+        enrichment_tools.register(server)
     return server

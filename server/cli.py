@@ -79,12 +79,14 @@ def _serve(args: argparse.Namespace) -> int:
     async def loader():
         return await open_runtime(storage=storage)
 
-    state = AppState(loader=loader, ready_timeout=settings.model_load_timeout)
+    state = AppState(loader=loader, ready_timeout=settings.model_load_timeout,
+                     admin_tokens=[t.get_secret_value() for t in settings.admin_tokens])
+    enrichment = None
     if settings.enrichment_enabled:
-        from enrichment.jobs import JobManager
+        from enrichment.settings import EnrichmentSettings
 
-        state.enrichment = JobManager.for_server(state)
-    server = build_server(state)
+        enrichment = EnrichmentSettings()
+    server = build_server(state, enrichment=enrichment)
     try:
         serve(server, state, settings)
     except UnsafeBindError as exc:

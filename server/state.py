@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -28,7 +28,8 @@ class AppState:
     """Owns the index runtime and the optional enrichment job manager."""
 
     loader: Callable[[], Awaitable[IndexRuntime]]
-    enrichment: Any = None  # enrichment.jobs.JobManager when enabled
+    enrichment: Any = None  # enrichment.jobs.JobManager while the server runs with enrichment enabled
+    admin_tokens: list[str] = field(default_factory=list)
     ready_timeout: float = 600.0
     runtime: IndexRuntime | None = None
     error: str | None = None
@@ -71,6 +72,16 @@ class AppState:
         if self.error:
             raise NotReadyError(f"The anime index could not be loaded: {self.error}")
         raise NotReadyError(f"The models are still loading after {self.ready_timeout:.0f}s; try again shortly.")
+
+    async def reindex(self, result: Any) -> None:
+        """Enrichment finished: re-embed only the vectors whose text changed, then refresh caches."""
+        from index.ingest import Ingestor
+
+        runtime = await self.ready()
+        summary = await Ingestor(runtime.store, runtime.embedder, runtime.fetcher).ingest_entries([result.entry])
+        if summary.failed:
+            raise RuntimeError(f"re-indexing {result.entry.id} failed: {summary.failed[0][1]}")
+        runtime.engine.invalidate_caches()
 
     @property
     def is_ready(self) -> bool:
