@@ -48,11 +48,12 @@ async def test_results_carry_what_a_user_needs(search_runtime):
     assert hit.vector_scores and "title_vector" in hit.vector_scores
 
 
-async def test_aspect_search_uses_only_that_vector(search_runtime):
+async def test_aspect_search_uses_that_vector_and_exact_words(search_runtime):
     page = await search_runtime.engine.search_text("Sunrise studio, Bandai Visual", aspects=["staff"], limit=5,
                                                    explain=True)
     assert page.results
-    assert all(set(h.vector_scores or {}) <= {"staff_vector"} for h in page.results)
+    assert all(set(h.vector_scores or {}) <= {"staff_vector", "lexical"} for h in page.results)
+    assert page.method.count("_vector") == 1 and "staff_vector" in page.method
 
 
 def _matches(hit, f: SearchFilters, payload_entry) -> bool:

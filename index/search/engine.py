@@ -101,6 +101,9 @@ class SearchEngine:
             except ValueError as exc:
                 raise SearchInputError(f"{exc}. Aspects: {', '.join(a.value for a in Aspect)}.") from None
             weights = {ASPECT_VECTOR[a]: 1.0 for a in chosen}
+            if any(a is not Aspect.VISUAL for a in chosen) and self.settings.aspect_lexical_weight > 0:
+                # exact words (a director's or a character's name) beat a pooled vector of a long cast list
+                weights[LEXICAL] = self.settings.aspect_lexical_weight
         else:
             weights = dict(self.settings.default_weights)
         legs: list[Leg] = []

@@ -31,6 +31,8 @@ class SearchSettings(BaseSettings):
                                  "franchise_vector": 0.3, "image_vector": 0.3},
         description="Vector -> weight for find_similar_anime/recommend_anime with aspect 'overall' (JSON).",
     )
+    aspect_lexical_weight: float = Field(
+        0.5, description="Weight of exact-word BM25 beside the named aspects' vectors (names of staff, characters).")
     prefetch_multiplier: int = Field(4, description="Each prefetch fetches (offset+limit) x this many candidates.")
     prefetch_min: int = Field(50, description="Lower bound of each prefetch's candidate count.")
     max_query_chars: int = Field(2000, description="Longest query text accepted.")
