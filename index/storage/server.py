@@ -1,0 +1,414 @@
+"""Server backend: a Qdrant server or cluster through ``AsyncQdrantClient``.
+
+Requests pass ``qdrant_client.models`` through unchanged (plus per-vector default
+search params, see ``collection.prepare_request``). Transient failures
+(connection errors, timeouts, HTTP 5xx and 429) are retried with exponential
+backoff and jitter; every other failure becomes a StoreError naming the fix.
+
+The models/dimensions record lives in the collection's own ``metadata`` (set on
+``create_collection``, qdrant-client >= 1.16 with a server >= 1.16): it is created
+and deleted atomically with the collection, so no companion collection can drift
+out of step with it. A collection without the record (another tool, an older
+server) is refused with IncompatibleCollectionError.
+
+The API key is passed to the client only; it never appears in logs, errors or
+``StoreInfo.location`` (which is the URL without credentials or query).
+``AsyncQdrantClient(location=":memory:")`` may be passed as ``client`` for tests;
+it is never a product default.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from typing import Any, Awaitable, Callable, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import httpx
+from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from index.payload_fields import IndexKind
+from index.settings import StorageSettings
+from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError, StoreInfo
+from index.storage.collection import (
+    LEXICAL_FULL_SCAN_THRESHOLD,
+    TITLE_TEXT_INDEX,
+    VectorLayout,
+    check_facet_key,
+    check_meta,
+    check_order_key,
+    collection_meta,
+    filter_graph,
+    payload_indexes,
+    vector_layouts,
+    prepare_request,
+)
+from index.storage.paging import is_ordered_cursor, ordered_page
+from index.vectors import DENSE_VECTORS, LEXICAL
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 10.0
+
+
+def safe_url(url: str) -> str:
+    """The URL without user info, query or fragment: safe to log and show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Connection problems, timeouts, 5xx and 429 may pass on their own; retry those."""
+    if isinstance(exc, UnexpectedResponse):
+        return exc.status_code is not None and (exc.status_code == 429 or exc.status_code >= 500)
+    return isinstance(exc, (ResponseHandlingException, httpx.TransportError, ConnectionError, TimeoutError))
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    if isinstance(exc, UnexpectedResponse) and exc.headers is not None:
+        try:
+            return float(exc.headers.get("retry-after", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def backoff_delay(attempt: int, exc: BaseException | None = None) -> float:
+    """Exponential backoff with jitter (50-100 % of the step); honours Retry-After."""
+    step = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2**attempt))
+    delay = step * random.uniform(0.5, 1.0)
+    hint = _retry_after(exc) if exc is not None else None
+    return min(max(delay, hint), 3 * BACKOFF_CAP_S) if hint else delay
+
+
+def _describe(exc: BaseException) -> str:
+    """Short text of an error: status and server message, never request headers."""
+    if isinstance(exc, UnexpectedResponse):
+        body = exc.content[:300].decode("utf-8", "replace") if exc.content else ""
+        return f"HTTP {exc.status_code} {exc.reason_phrase or ''} {body}".strip()
+    if isinstance(exc, ResponseHandlingException):
+        return f"{type(exc.source).__name__}: {exc.source}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---------------------------------------------------------------------------- configuration
+
+
+def _vector_params(layout: VectorLayout) -> models.VectorParams:
+    if layout.quantization == "int8":
+        quant: Any = models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+        )
+    else:
+        quant = models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))
+    return models.VectorParams(
+        size=layout.size,
+        distance=models.Distance.COSINE,
+        on_disk=layout.on_disk,
+        hnsw_config=models.HnswConfigDiff(
+            m=layout.hnsw_m, ef_construct=layout.ef_construct, full_scan_threshold=layout.full_scan_threshold_kb
+        ),
+        quantization_config=quant,
+    )
+
+
+def server_vectors_config(spec: CollectionSpec) -> dict[str, models.VectorParams]:
+    return {name: _vector_params(layout) for name, layout in vector_layouts(spec).items()}
+
+
+def server_sparse_config() -> dict[str, models.SparseVectorParams]:
+    return {
+        LEXICAL: models.SparseVectorParams(
+            index=models.SparseIndexParams(full_scan_threshold=LEXICAL_FULL_SCAN_THRESHOLD, on_disk=False),
+            modifier=models.Modifier.IDF,
+        )
+    }
+
+
+def server_index_schema(key: str, kind: IndexKind) -> Any:
+    graph = filter_graph(key)
+    if kind == IndexKind.KEYWORD:
+        return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, enable_hnsw=graph)
+    if kind == IndexKind.INTEGER:
+        return models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True, enable_hnsw=graph)
+    if kind == IndexKind.FLOAT:
+        return models.FloatIndexParams(type=models.FloatIndexType.FLOAT, enable_hnsw=graph)
+    if kind == IndexKind.BOOL:
+        return models.BoolIndexParams(type=models.BoolIndexType.BOOL, enable_hnsw=graph)
+    if kind == IndexKind.TEXT:
+        return models.TextIndexParams(
+            type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.MULTILINGUAL, enable_hnsw=graph,
+            **TITLE_TEXT_INDEX,
+        )
+    raise StoreError(f"no index type for payload kind {kind!r}")
+
+
+# ---------------------------------------------------------------------------- store
+
+
+class ServerStore:
+    """VectorStore on a Qdrant server or cluster."""
+
+    backend = "server"
+
+    def __init__(self, settings: StorageSettings | None = None, *, client: AsyncQdrantClient | None = None) -> None:
+        """Connect to ``settings.qdrant_url``, or use ``client`` (tests: ``location=":memory:"``)."""
+        settings = settings or StorageSettings()
+        url = settings.qdrant_url
+        if client is None and not url:
+            raise StoreError("the server backend needs a Qdrant URL (ANIME_MCP_QDRANT_URL)")
+        self._owns_client = client is None
+        if client is None:
+            # The URL decides http/https; a URL without a port uses Qdrant's 6333.
+            client = AsyncQdrantClient(
+                url=url,
+                api_key=settings.qdrant_api_key,
+                timeout=max(1, math.ceil(settings.qdrant_timeout)),
+                check_compatibility=False,
+            )
+        self._client = client
+        self.collection_name = settings.collection_name
+        self.location = safe_url(url) if url else "in-process client"
+        self._retries = max(0, settings.qdrant_retries)
+        self._shard_number = settings.shard_number
+        self._replication_factor = settings.replication_factor
+        self._meta: dict[str, Any] | None = None
+        self._layouts: dict[str, VectorLayout] = {}
+        self._open = False
+
+    @property
+    def _where(self) -> str:
+        return f"collection {self.collection_name!r} on {self.location}"
+
+    async def _call(self, op: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        attempt = 0
+        while True:
+            try:
+                return await fn(*args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:
+                if is_transient(exc) and attempt < self._retries:
+                    delay = backoff_delay(attempt, exc)
+                    log.warning("Qdrant %s on %s failed (%s); retry %d/%d in %.1fs",
+                                op, self.location, type(exc).__name__, attempt + 1, self._retries, delay)
+                    attempt += 1
+                    await anyio.sleep(delay)
+                    continue
+                raise self._error(op, exc, attempt) from exc
+
+    def _error(self, op: str, exc: Exception, attempts: int) -> StoreError:
+        if is_transient(exc):
+            return StoreError(
+                f"Qdrant at {self.location} did not answer {op} after {attempts + 1} tries ({_describe(exc)}); "
+                "check that it runs and that ANIME_MCP_QDRANT_URL is right"
+            )
+        if isinstance(exc, UnexpectedResponse):
+            if exc.status_code in (401, 403):
+                return StoreError(
+                    f"Qdrant at {self.location} refused {op} ({exc.status_code}): check ANIME_MCP_QDRANT_API_KEY"
+                )
+            return StoreError(f"Qdrant refused {op} on {self._where}: {_describe(exc)}")
+        return StoreError(f"{op} failed on {self._where}: {exc}")
+
+    def _require(self) -> None:
+        if not self._open:
+            raise StoreError(f"{self._where} is not open; call open() first")
+
+    # -- lifecycle
+
+    async def open(self, spec: CollectionSpec, *, recreate: bool = False, create: bool = True) -> None:
+        expected = collection_meta(spec)
+        self._layouts = vector_layouts(spec)
+        name = self.collection_name
+        exists = await self._call("collection_exists", self._client.collection_exists, name)
+        if exists and recreate:
+            log.info("deleting %s for re-indexing", self._where)
+            await self._call("delete_collection", self._client.delete_collection, name)
+            exists = False
+        if exists:
+            info = await self._call("get_collection", self._client.get_collection, name)
+            stored = info.config.metadata or None
+            if stored is None:
+                raise IncompatibleCollectionError(
+                    f"{self._where} has no anime-mcp meta record (models and dimensions): it was made by another "
+                    "tool, or the server is too old to keep collection metadata (Qdrant 1.16+ is needed). "
+                    "Re-index with `anime-mcp index --recreate`, or set ANIME_MCP_COLLECTION_NAME to another collection."
+                )
+            check_meta(stored, expected, self._where)
+            await self._ensure_indexes(set(info.payload_schema or {}))
+        elif not create:
+            raise StoreError(f"{self._where} does not exist: run `anime-mcp index` first")
+        else:
+            await self._call(
+                "create_collection",
+                self._client.create_collection,
+                name,
+                vectors_config=server_vectors_config(spec),
+                sparse_vectors_config=server_sparse_config(),
+                shard_number=self._shard_number,
+                replication_factor=self._replication_factor,
+                on_disk_payload=True,
+                metadata=expected,
+            )
+            await self._ensure_indexes(set())
+            log.info("created %s", self._where)
+        self._meta = expected
+        self._open = True
+
+    async def _ensure_indexes(self, present: set[str]) -> None:
+        for key, kind in payload_indexes().items():
+            if key not in present:
+                await self._call(
+                    "create_payload_index",
+                    self._client.create_payload_index,
+                    self.collection_name,
+                    field_name=key,
+                    field_schema=server_index_schema(key, kind),
+                    wait=True,
+                )
+
+    async def close(self) -> None:
+        self._open = False
+        if self._owns_client:
+            await self._client.close()
+
+    async def optimize(self) -> bool:
+        """The server optimizes in the background; nothing to do (kept for parity with edge)."""
+        return False
+
+    async def meta(self) -> dict[str, Any] | None:
+        if self._meta is not None:
+            return dict(self._meta)
+        if not await self._call("collection_exists", self._client.collection_exists, self.collection_name):
+            return None
+        info = await self._call("get_collection", self._client.get_collection, self.collection_name)
+        return dict(info.config.metadata) if info.config.metadata else None
+
+    # -- writes
+
+    async def upsert(self, points: list[models.PointStruct]) -> None:
+        self._require()
+        if points:
+            await self._call("upsert", self._client.upsert, self.collection_name, points=points, wait=True)
+
+    async def update_vectors(self, points: list[models.PointVectors]) -> None:
+        self._require()
+        if points:
+            await self._call("update_vectors", self._client.update_vectors, self.collection_name, points=points, wait=True)
+
+    async def delete_vectors(self, ids: list[str], names: list[str]) -> None:
+        self._require()
+        if ids and names:
+            await self._call(
+                "delete_vectors", self._client.delete_vectors, self.collection_name,
+                vectors=list(names), points=list(ids), wait=True,
+            )
+
+    async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
+        self._require()
+        await self._call(
+            "overwrite_payload", self._client.overwrite_payload, self.collection_name,
+            payload=payload, points=[point_id], wait=True,
+        )
+
+    async def delete(self, ids: list[str]) -> None:
+        self._require()
+        if ids:
+            await self._call(
+                "delete", self._client.delete, self.collection_name,
+                points_selector=models.PointIdsList(points=list(ids)), wait=True,
+            )
+
+    # -- reads
+
+    async def retrieve(
+        self, ids: list[str], *, with_payload: bool | list[str] = True, with_vectors: bool | list[str] = False
+    ) -> list[models.Record]:
+        self._require()
+        if not ids:
+            return []
+        return await self._call(
+            "retrieve", self._client.retrieve, self.collection_name, ids=list(ids),
+            with_payload=with_payload, with_vectors=with_vectors,
+        )
+
+    async def query(self, request: models.QueryRequest) -> list[models.ScoredPoint]:
+        return (await self.query_batch([request]))[0]
+
+    async def query_batch(self, requests: list[models.QueryRequest]) -> list[list[models.ScoredPoint]]:
+        self._require()
+        if not requests:
+            return []
+        prepared = [prepare_request(r, self._layouts) for r in requests]
+        responses = await self._call("query", self._client.query_batch_points, self.collection_name, requests=prepared)
+        return [r.points for r in responses]
+
+    async def scroll(
+        self,
+        *,
+        scroll_filter: models.Filter | None = None,
+        limit: int = 10,
+        offset: str | None = None,
+        order_by: models.OrderBy | None = None,
+        with_payload: bool | list[str] = True,
+    ) -> tuple[list[models.Record], str | None]:
+        self._require()
+        if order_by is not None:
+            check_order_key(order_by if isinstance(order_by, str) else order_by.key)
+
+            async def fetch(flt: models.Filter | None, order: models.OrderBy, n: int) -> list[models.Record]:
+                records, _ = await self._call(
+                    "scroll", self._client.scroll, self.collection_name, scroll_filter=flt, limit=n,
+                    order_by=order, with_payload=with_payload, with_vectors=False,
+                )
+                return records
+
+            return await ordered_page(fetch, scroll_filter=scroll_filter, limit=limit, offset=offset, order_by=order_by)
+        if is_ordered_cursor(offset):
+            raise StoreError("this offset comes from an ordered scroll; pass the same order_by to continue it")
+        if limit <= 0:
+            raise StoreError(f"scroll limit must be positive, got {limit}")
+        records, next_offset = await self._call(
+            "scroll", self._client.scroll, self.collection_name, scroll_filter=scroll_filter, limit=limit,
+            offset=offset, with_payload=with_payload, with_vectors=False,
+        )
+        return records, (str(next_offset) if next_offset is not None else None)
+
+    async def count(self, count_filter: models.Filter | None = None) -> int:
+        self._require()
+        result = await self._call("count", self._client.count, self.collection_name, count_filter=count_filter, exact=True)
+        return result.count
+
+    async def facet(
+        self, key: str, *, facet_filter: models.Filter | None = None, limit: int = 20
+    ) -> list[tuple[Any, int]]:
+        self._require()
+        check_facet_key(key)
+        response = await self._call(
+            "facet", self._client.facet, self.collection_name, key=key, facet_filter=facet_filter, limit=limit, exact=True
+        )
+        return [(hit.value, hit.count) for hit in response.hits]
+
+    async def info(self) -> StoreInfo:
+        self._require()
+        total = await self.count()
+        present = {}
+        for name in (*DENSE_VECTORS, LEXICAL):
+            present[name] = await self.count(models.Filter(must=[models.HasVectorCondition(has_vector=name)]))
+        return StoreInfo(
+            points=total,
+            vectors_present=present,
+            disk_bytes=None,
+            backend=self.backend,
+            location=f"{self.location}/collections/{self.collection_name}",
+            meta=dict(self._meta or {}),
+        )
