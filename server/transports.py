@@ -66,6 +66,9 @@ def check_bind(settings: ServerSettings) -> None:
 
 def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
     """Blocking: run until the client disconnects (stdio) or the process is stopped (HTTP)."""
+    from server import limits
+
+    limits.configure(settings.max_concurrent_expensive)
     if settings.transport == "stdio":
         anyio.run(server.run_stdio_async)
         return
