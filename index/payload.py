@@ -33,6 +33,23 @@ def normalise_title(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
 
 
+_ORDER_ALPHABET = " 0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def title_order(title: str, width: int = 12) -> int:
+    """Integer that sorts like the title's first ``width`` characters (base 37: space, digits, a-z).
+
+    Qdrant orders by numeric payload only, so alphabetical browsing orders by this key. Accents are
+    folded; other characters (kana, symbols) sort with the space.
+    """
+    folded = unicodedata.normalize("NFKD", normalise_title(title))
+    chars = [c for c in folded if not unicodedata.combining(c)][:width]
+    value = 0
+    for c in chars + [" "] * (width - len(chars)):
+        value = value * 37 + max(_ORDER_ALPHABET.find(c), 0)
+    return value
+
+
 def normalise_name(text: str) -> str:
     """Keyword value of a genre, tag, demographic or studio: trimmed, lower-case, single spaces."""
     return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
@@ -107,6 +124,7 @@ def build_payload(entry: AnimeEntry) -> dict[str, Any]:
         "members": mal.members if mal else None,
         "popularity_rank": mal.popularity_rank if mal else None,
         "title_sort": normalise_title(entry.title) or entry.title.casefold(),
+        "title_order": title_order(entry.title),
         "content_hash": content_hash(entry),
     }
     payload = {k: v for k, v in values.items() if k in PAYLOAD_INDEXES and v is not None and v != []}

@@ -40,7 +40,8 @@ PAYLOAD_INDEXES: dict[str, IndexKind] = {
     "score_avg": IndexKind.FLOAT,           # mean over platforms, 0-10
     "members": IndexKind.INTEGER,
     "popularity_rank": IndexKind.INTEGER,   # lower is more popular
-    "title_sort": IndexKind.KEYWORD,        # lower-cased title for alphabetical order
+    "title_sort": IndexKind.KEYWORD,        # lower-cased title (exact value)
+    "title_order": IndexKind.INTEGER,       # alphabetical rank key: the engine orders by numbers only
     "content_hash": IndexKind.KEYWORD,
 }
 

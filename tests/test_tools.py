@@ -58,7 +58,7 @@ async def test_tool_list_matches_snapshot(client):
 
 
 async def test_search_anime_structured_and_text(client):
-    result = await call(client, "search_anime", {"query": "a student finds a notebook that kills people", "limit": 3})
+    result = await call(client, "search_anime", {"query": "a student finds a notebook that kills anyone whose name is written in it", "limit": 3})
     assert not result.is_error, text_of(result)
     data = result.structured_content
     assert [r["id"] for r in data["results"]][:3].count("mal-1535") == 1

@@ -65,8 +65,7 @@ def test_stdio_subprocess_speaks_only_protocol_on_stdout(served_dir):
         reply = json.loads(proc.stdout.readline())
         assert reply["id"] == 2 and reply["result"]["structuredContent"]["results"]
     finally:
-        proc.stdin.close()
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)  # closes stdin: the server exits
     for extra in out.splitlines():  # anything else on stdout must be JSON-RPC too
         assert json.loads(extra)["jsonrpc"] == "2.0"
     assert "index ready" in err

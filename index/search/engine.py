@@ -32,7 +32,7 @@ SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
     "popularity": ("popularity_rank", models.Direction.ASC),
     "members": ("members", models.Direction.DESC),
     "year": ("year", models.Direction.DESC),
-    "title": ("title_sort", models.Direction.ASC),
+    "title": ("title_order", models.Direction.ASC),
 }
 FACET_KEYS = ("genres", "type", "year", "season", "status", "studios", "source_material", "rating",
               "demographics", "tags")

@@ -23,7 +23,13 @@ class Leg:
 
 
 def prefetch_limit(settings: SearchSettings, limit: int, offset: int) -> int:
-    return max(settings.prefetch_min, (limit + offset) * settings.prefetch_multiplier)
+    """Candidates per leg. It grows in tiers, not with every offset: the fused ranking depends on the
+    candidate pools, so pages inside one tier come from one ranking and never repeat or skip."""
+    reach = limit + offset
+    tier = max(settings.prefetch_min, 1)
+    while tier < reach:
+        tier *= max(settings.prefetch_multiplier, 2)
+    return tier
 
 
 def _as_query(q: QueryInput) -> models.Query | list[float] | models.SparseVector:

@@ -43,10 +43,10 @@ class AnimeResolver:
             best = max(records, key=lambda r: (r.payload or {}).get("members") or 0)
             return await self._fetch(str(best.id), with_vectors)
         titles = await self._title_cache()
-        match = process.extractOne(norm, [t for t, _ in titles], scorer=fuzz.WRatio, score_cutoff=self._cutoff)
+        match = process.extractOne(norm, [t for t, _ in titles], scorer=fuzz.token_sort_ratio, score_cutoff=self._cutoff)
         if match is not None:
             return await self._fetch(titles[match[2]][1], with_vectors)
-        close = process.extract(norm, [t for t, _ in titles], scorer=fuzz.WRatio, limit=5)
+        close = process.extract(norm, [t for t, _ in titles], scorer=fuzz.token_sort_ratio, limit=5)
         names = sorted({titles[i][0] for _, _, i in close})
         hint = f" Closest titles: {', '.join(names)}." if names else ""
         raise AnimeNotFoundError(f"No anime matches {ref!r}.{hint} Try search_anime to find its id.")

@@ -40,8 +40,8 @@ class SearchSettings(BaseSettings):
     )
     aspect_lexical_weight: float = Field(
         0.5, description="Weight of exact-word BM25 beside the named aspects' vectors (names of staff, characters).")
-    prefetch_multiplier: int = Field(4, description="Each prefetch fetches (offset+limit) x this many candidates.")
-    prefetch_min: int = Field(50, description="Lower bound of each prefetch's candidate count.")
+    prefetch_multiplier: int = Field(4, description="Growth factor of the candidate tiers past prefetch_min.")
+    prefetch_min: int = Field(100, description="Candidates per vector for results up to this rank (first tier).")
     max_query_chars: int = Field(2000, description="Longest query text accepted.")
     max_limit: int = Field(50, description="Largest page size.")
     max_offset: int = Field(1000, description="Deepest offset.")

@@ -156,7 +156,16 @@ class EdgeStore:
             raise StoreError(f"the index at {self.directory} is already open")
         expected = collection_meta(spec)
         self._layouts = vector_layouts(spec)
-        await anyio.to_thread.run_sync(partial(self._open_sync, spec, expected, recreate, create))
+        await anyio.to_thread.run_sync(partial(self._open_checked, spec, expected, recreate, create))
+
+    def _open_checked(self, spec: CollectionSpec, expected: dict[str, Any], recreate: bool, create: bool) -> None:
+        try:
+            self._open_sync(spec, expected, recreate, create)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use the index folder {self.directory}: {exc.strerror or exc}; check its permissions "
+                "or set ANIME_MCP_DATA_DIR to a writable folder"
+            ) from exc
 
     def _open_sync(self, spec: CollectionSpec, expected: dict[str, Any], recreate: bool, create: bool) -> None:
         if recreate:
@@ -190,7 +199,7 @@ class EdgeStore:
             return qe.EdgeShard.load(str(self._shard_dir))
         except Exception as exc:  # the engine raises plain Exception
             text = str(exc)
-            if "WouldBlock" in text or "lock" in text.lower():
+            if "WouldBlock" in text:
                 raise StoreError(
                     f"the index at {self.directory} is in use by another process (an MCP server or an indexing run); "
                     "stop it, or use a Qdrant server (ANIME_MCP_QDRANT_URL) for shared access"
