@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("anime", help="Entry id or exact title.")
     p.add_argument("--file", required=True)
 
+    sub.add_parser("settings", help="Print every setting (environment variable), its default and meaning.")
+
     p = sub.add_parser("stats", help="Print index statistics.")
     data_dir(p)
 
@@ -200,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "texts":
         return _texts(args)
+    if args.command == "settings":
+        from server.settings_doc import settings_markdown
+
+        print(settings_markdown())
+        return 0
     handler = {"index": _index, "stats": _stats, "search": _search, "enrich": _enrich}[args.command]
     try:
         return anyio.run(handler, args)
