@@ -142,7 +142,8 @@ async def run(args: argparse.Namespace) -> dict:
     spec = CollectionSpec(text_dim=args.text_dim, image_dim=args.image_dim, meta={"bench": True})
     store = EdgeStore(root / "anime")
     await store.open(spec)
-    report: dict = {"points": args.points, "text_dim": args.text_dim, "image_dim": args.image_dim}
+    report: dict = {"points": args.points, "text_dim": args.text_dim, "image_dim": args.image_dim,
+                    "cpus": os.cpu_count(), "load_avg_at_start": [round(x, 1) for x in os.getloadavg()]}
 
     t0 = time.perf_counter()
     gen = 0.0
@@ -265,6 +266,7 @@ async def run(args: argparse.Namespace) -> dict:
                            "p99_ms": round(pct(lat, 99), 2)}
     report["filtered_title_recall_at_10"] = filtered
     report["filter_graph_keys"] = sorted(collection.FILTER_GRAPH_KEYS)
+    report["load_avg_at_end"] = [round(x, 1) for x in os.getloadavg()]
     await store.close()
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
