@@ -258,7 +258,8 @@ async def main() -> int:
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     name = "performance-cpu-quick" if args.quick else "performance-cpu"
-    (args.out / f"{name}.md").write_text(text, encoding="utf-8")
+    notes = args.out / "performance-notes.md"  # hand-written analysis of the measured numbers
+    (args.out / f"{name}.md").write_text(text + ("\n" + notes.read_text() if notes.exists() else ""), encoding="utf-8")
     (args.out / f"{name}.json").write_text(json.dumps(r, indent=1), encoding="utf-8")
     return 0
 
