@@ -24,7 +24,7 @@ from functools import lru_cache
 from qdrant_client import models
 from qdrant_edge import Bm25, Bm25Config, TokenizerType
 
-LEXICAL_SIGNATURE = "bm25:multilingual+cjk-runs:english:fold:k1.2:b0.75:avg256:v1"
+LEXICAL_SIGNATURE = "bm25:multilingual+cjk-runs:english:fold:romaji-long-vowels:k1.2:b0.75:avg256:v2"
 K1, B, AVG_LEN = 1.2, 0.75, 256.0
 
 _CJK_RUN = re.compile(
@@ -43,11 +43,21 @@ def _counter() -> Bm25:
     )
 
 
+# Romanised Japanese writes long vowels several ways: Shinichirou / Shinichiro / Shin'ichirō, Youko / Yoko,
+# Satou / Sato / Satoh, Kyuubi / Kyubi. Folding "ou", "oh" (word-final), "oo" and "uu" to one vowel on both
+# sides lets a user's spelling match the source's; ō/ū are folded to o/u by the tokenizer's ASCII folding.
+_LONG_VOWEL = re.compile(r"(?<=[a-z])(?:ou|oo|oh\b|uu)", re.IGNORECASE)
+
+
+def fold_romaji(text: str) -> str:
+    return _LONG_VOWEL.sub(lambda m: m.group(0)[0], text)
+
+
 def _parts(text: str) -> list[str]:
     runs = _CJK_RUN.findall(text)
     if not runs:
-        return [text]
-    return [_CJK_RUN.sub(" ", text), *runs]
+        return [fold_romaji(text)]
+    return [fold_romaji(_CJK_RUN.sub(" ", text)), *runs]
 
 
 def term_counts(text: str) -> dict[int, int]:
