@@ -1,0 +1,149 @@
+"""Faults a host meets: the indexer killed mid-run (SIGKILL), a store that cannot be opened, a
+client that hangs up mid-call. Each must leave a usable system and a clear message."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index_fixtures import MAL_FILE
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+N = 120
+
+
+def cli(env, *args, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def killed_then_resumed(tmp_path_factory, tiny_clip, text_model_path):
+    """Index a 120-entry slice, SIGKILL the indexer part-way, then run it again to the end."""
+    base = tmp_path_factory.mktemp("faults")
+    slice_file = base / "slice.json"
+    slice_file.write_text(json.dumps({"data": json.loads(MAL_FILE.read_text())["data"][:N]}))
+    config, checkpoint = tiny_clip
+    env = {**os.environ, "ANIME_MCP_DATA_DIR": str(base / "data"), "ANIME_MCP_PROFILE": "lite",
+           "ANIME_MCP_IMAGE_MODEL": str(config), "ANIME_MCP_IMAGE_PRETRAINED": str(checkpoint),
+           "ANIME_MCP_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"}
+    log = base / "first.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images",
+                                 "--batch-size", "8"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        deadline, done = time.monotonic() + 300, 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            counts = [int(m) for m in re.findall(rf"(\d+)/{N}", log.read_text(errors="replace"))]
+            done = max(counts, default=0)
+            if done >= 24:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, f"indexer ended before the kill: {log.read_text()[-1500:]}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert 0 < done < N, done
+    again = cli(env, "index", str(slice_file), "--no-images", "--batch-size", "8")
+    assert again.returncode == 0, again.stderr[-3000:]
+    return env, slice_file, done, again.stderr
+
+
+def test_sigkill_mid_ingestion_then_rerun_gives_a_complete_valid_index(killed_then_resumed):
+    env, slice_file, done_before_kill, rerun_log = killed_then_resumed
+    summary = re.search(r"indexed (\d+) new, updated (\d+), skipped (\d+) unchanged, failed 0", rerun_log)
+    assert summary, rerun_log[-1500:]
+    new, updated, skipped = map(int, summary.groups())
+    assert new + updated + skipped == N and skipped >= done_before_kill - 16  # at most the batches in flight are redone
+    stats = cli(env, "stats")
+    assert stats.returncode == 0, stats.stderr[-2000:]
+    assert json.loads(stats.stdout)["entries"] == N
+    # every stored entry equals its source: a third run finds all of them unchanged (content hashes match)
+    third = cli(env, "index", str(slice_file), "--no-images")
+    assert third.returncode == 0 and f"skipped {N} unchanged" in third.stderr, third.stderr[-1500:]
+    found = cli(env, "search", "Cowboy Bebop", "--limit", "3")
+    assert found.returncode == 0 and "Cowboy Bebop" in found.stdout
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty_files", "not_a_dir"])
+def test_broken_store_gives_one_line_error(killed_then_resumed, tmp_path, damage):
+    env = killed_then_resumed[0]
+    bad = tmp_path / "bad"
+    shutil.copytree(env["ANIME_MCP_DATA_DIR"], bad)
+    store = bad / "anime"
+    if damage == "not_a_dir":
+        shutil.rmtree(store)
+        store.write_text("not a store")
+    else:
+        for f in store.rglob("*"):
+            if f.is_file():
+                f.write_bytes(b"\x00garbage\xff" * 7 if damage == "garbage" else b"")
+    result = cli(env, "stats", "--data-dir", str(bad), timeout=300)
+    assert result.returncode != 0, result.stdout[:500]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stdout == ""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
+    env = killed_then_resumed[0]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None
+            time.sleep(0.3)
+        headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+        for _ in range(5):  # hang up right after sending the call, before any answer
+            with httpx.Client(base_url=base, timeout=10) as c:
+                r = c.post("/mcp", json=init, headers=headers)
+                h = {**headers, "mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+                c.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h)
+                call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                    "name": "search_anime", "arguments": {"query": "a long quiet journey " * 50, "limit": 50}}}
+                try:
+                    c.post("/mcp", json=call, headers=h, timeout=0.05)
+                except httpx.TimeoutException:
+                    pass
+        with httpx.Client(base_url=base, timeout=60) as c:
+            r = c.post("/mcp", json=init, headers=headers)
+            assert r.status_code == 200
+            h = {**headers, "mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+            c.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h)
+            r = c.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+                "name": "search_anime", "arguments": {"query": "space bounty hunters", "limit": 3}}}, headers=h)
+            assert r.status_code == 200 and "structuredContent" in r.text
+        assert proc.poll() is None and httpx.get(f"{base}/health").json()["status"] == "ok"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert "Traceback" not in proc.stderr.read()
