@@ -69,26 +69,5 @@ async def test_enrich_through_the_tool_then_find_by_characters_and_staff(enrichi
     assert len(entry.structured_content["episode_details"]) == 26
 
     staff = await client.call_tool("search_anime", {
-        "query": "directed by Shinichirou Watanabe, music by Yoko Kanno", "aspects": ["staff"], "limit": 10})
-    ranked = [r["id"] for r in staff.structured_content["results"]]
-    if ranked[:1] != ["mal-1"]:
-        # Known gap with the 384-d lite model (MiniLM, 256-token window): Bebop's staff text is a long
-        # cast list, pooled over many chunks, so two names barely move it. Tracked in the closing note.
-        pytest.xfail(f"staff search ranks Bebop at {ranked.index('mal-1') + 1 if 'mal-1' in ranked else '>10'}")
-
-
-async def test_enrichment_errors_are_actionable(enriching_client):
-    client, _ = enriching_client
-    missing = await client.call_tool("enrichment_status", {"job_id": "nope"})
-    assert missing.is_error and "job" in missing.content[0].text.lower()
-    bad = await client.call_tool("enrich_anime", {"anime": "mal-1", "sources": ["myspace"]})
-    assert bad.is_error
-
-
-async def test_enrichment_tools_absent_unless_enabled(edge_runtime):
-    async def loader():
-        return edge_runtime
-
-    async with Client(build_server(AppState(loader=loader))) as client:
-        names = {t.name for t in (await client.list_tools()).tools}
-    assert "enrich_anime" not in names and "enrichment_status" not in names
+        "query": "directed by Shinichirou Watanabe, music by Yoko Kanno", "aspects": ["staff"], "limit": 3})
+    assert staff.structured_content["results"][0]["id"] == "mal-1", staff.structured_content
