@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from server.limits import is_admin
 from tools.common import READ_ONLY, runtime, tool_errors
 from tools.similar import AnimeRef
 
@@ -52,19 +53,6 @@ def _jobs(ctx: Context):
     return state
 
 
-def _require_admin(ctx: Context, admin_tokens: list[str]) -> None:
-    """With admin tokens configured, only those tokens may start jobs (stdio has no tokens: local user)."""
-    if not admin_tokens:
-        return
-    from server.security import token_matches
-
-    headers = ctx.headers or {}
-    auth = headers.get("authorization") or headers.get("Authorization") or ""
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not token or not token_matches(token, admin_tokens):
-        raise ToolError("Starting enrichment needs an admin token on this server.")
-
-
 def register(server: MCPServer) -> None:
     @server.tool(title="Enrich an anime from public sources", annotations=START)
     @tool_errors
@@ -80,7 +68,8 @@ def register(server: MCPServer) -> None:
         """Fill an anime's entry (synopsis, characters, staff, episodes, statistics) from public sites in the
         background, then re-index it. Returns a job id; follow it with enrichment_status."""
         state = _jobs(ctx)
-        _require_admin(ctx, state.admin_tokens)
+        if not is_admin(ctx, state.admin_tokens):
+            raise ToolError("Starting enrichment needs an admin token on this server.")
         rt = await runtime(ctx)
         entry = await rt.engine.get_entry(anime)
         try:

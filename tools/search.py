@@ -9,6 +9,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from index.search.filters import SearchFilters
+from server.limits import expensive_slot
 from index.search.results import SearchPage
 from index.vectors import Aspect
 from tools.common import READ_ONLY, READ_ONLY_OPEN, render_hits, runtime, structured, tool_errors
@@ -58,7 +59,8 @@ def register(server: MCPServer) -> None:
         """Find anime whose covers and posters look like a picture (a screenshot, a poster, fan art)."""
         rt = await runtime(ctx)
         await ctx.report_progress(0, 2, "reading the picture")
-        page = await rt.engine.search_image(image, filters=filters, limit=limit, offset=offset)
+        async with expensive_slot():  # decoding and embedding pictures is the costly part: capped per server
+            page = await rt.engine.search_image(image, filters=filters, limit=limit, offset=offset)
         await ctx.report_progress(2, 2, "done")
         return structured(page, render_hits(page.results, offset, page.hint))
 
@@ -77,7 +79,8 @@ def register(server: MCPServer) -> None:
         """Find anime matching both a description and a picture, e.g. 'this art style but a comedy'."""
         rt = await runtime(ctx)
         await ctx.report_progress(0, 2, "reading the picture")
-        page = await rt.engine.search_multimodal(query, image, text_weight=text_weight, filters=filters,
-                                                 limit=limit, offset=offset)
+        async with expensive_slot():
+            page = await rt.engine.search_multimodal(query, image, text_weight=text_weight, filters=filters,
+                                                     limit=limit, offset=offset)
         await ctx.report_progress(2, 2, "done")
         return structured(page, render_hits(page.results, offset, page.hint))
