@@ -24,11 +24,19 @@ run: index
 test: setup
 	$(PY) -m pytest -q
 
-bench-relevance: setup
-	$(PY) bench/relevance.py
+# Benchmarks index the 1,822 shared entries (+28 enriched) once into $(BENCH_INDEX), then measure.
+BENCH_INDEX ?= .bench-index
+SHARED ?= ../shared/data
 
-bench-perf: setup
-	$(PY) bench/performance.py
+$(BENCH_INDEX)/.built: | setup
+	$(VENV)/bin/anime-mcp index $(SHARED)/anime_mal_1822.json $(SHARED)/enriched_sample_28.json --no-images --data-dir $(BENCH_INDEX)
+	touch $@
+
+bench-relevance: $(BENCH_INDEX)/.built
+	ANIME_MCP_DATA_DIR=$(BENCH_INDEX) $(PY) -m bench.relevance --grid
+
+bench-perf: $(BENCH_INDEX)/.built
+	ANIME_MCP_DATA_DIR=$(BENCH_INDEX) $(PY) -m bench.performance
 
 clean:
 	rm -rf $(VENV) .pytest_cache
