@@ -245,9 +245,12 @@ async def run(args: argparse.Namespace) -> dict:
         recall[f"{name} ({lay.priority.value})"] = row
     report["recall_at_10"] = recall
 
-    # Filtered search (no filter-aware graph links unless FILTER_GRAPH_KEYS says so) vs exact.
+    # Filtered search with the default params (exact scan under FULL_SCAN_POINTS matches, ACORN above;
+    # no filter-aware graph links unless FILTER_GRAPH_KEYS says so) vs exact.
     filters = {"genres+year (broad)": flt, "type=MOVIE (20%)": models.Filter(must=[
         models.FieldCondition(key="type", match=models.MatchValue(value="MOVIE"))]),
+        "year>=1976 (75%)": models.Filter(must=[
+            models.FieldCondition(key="year", range=models.Range(gte=1976))]),
         "nsfw (2%)": models.Filter(must=[models.FieldCondition(key="nsfw", match=models.MatchValue(value=True))]),
         "studio (0.3%)": narrow}
     filtered: dict = {}
