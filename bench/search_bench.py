@@ -169,13 +169,20 @@ async def run(args: argparse.Namespace) -> dict:
     return info
 
 
+def _load_remark(machine: dict) -> str:
+    """Whether other work shared the cores: judged by the load before this run started (the end
+    figure includes the benchmark's own load)."""
+    if machine["load_avg_at_start"][0] > 0.5 * machine["cpu_cores"]:
+        return "**other processes shared the cores during this run**, so the numbers are pessimistic and noisy."
+    return "the machine was otherwise idle at the start (the end figure is this benchmark's own load)."
+
+
 def markdown(info: dict, note: str) -> str:
     m = info["machine"]
     lines = [
         f"# Search benchmark: `{Path(info['file']).name}`", "",
         f"Machine: {m['cpu_cores']} CPU cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}, no GPU. "
-        f"Load average at start {m['load_avg_at_start']}, at end {info.get('load_avg_at_end')}: **other processes "
-        "shared the 2 cores during this run**, so the numbers are pessimistic and noisy.", "",
+        f"Load average at start {m['load_avg_at_start']}, at end {info.get('load_avg_at_end')}: " + _load_remark(m), "",
         f"Models: text `{info['text_model']}`, image `{info['image_model']}` (tiny random-weight test CLIP: image "
         "latency is far below a real CLIP's). Images not fetched (`fetch_images=False`).", "",
     ]
