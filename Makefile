@@ -9,17 +9,19 @@ DEMO ?= demo/anime_demo.json
 
 setup: $(VENV)/.installed
 
+# Install output goes to stderr: `make run` may be a stdio MCP server's command, where stdout is the protocol.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $@
+	@echo "installing into $(VENV) (first run: a few minutes)" >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(PY) -m pip install -q --upgrade pip >&2
+	@$(PY) -m pip install -q -e '.[dev]' >&2
+	@touch $@
 
 index: setup
-	$(VENV)/bin/anime-mcp index $(DEMO)
+	@$(VENV)/bin/anime-mcp index $(DEMO)
 
 run: index
-	$(VENV)/bin/anime-mcp serve
+	@$(VENV)/bin/anime-mcp serve  # @: stdout carries only the protocol
 
 test: setup
 	$(PY) -m pytest -q

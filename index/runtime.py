@@ -19,7 +19,7 @@ from index.storage.factory import open_store
 
 def collection_spec(embedder: EmbeddingModule) -> CollectionSpec:
     """The collection layout for these models; the meta makes a model change detectable."""
-    image_dim = embedder.image_dim or embedder.configured_image_dim()
+    image_dim = embedder.configured_image_dim()
     meta = {
         "text_model": embedder.text_model_name,
         "text_dim": embedder.text_dim,

@@ -80,7 +80,7 @@ def secure_app(app: Starlette, state: AppState, settings: ServerSettings) -> ASG
             try:
                 body["entries"] = await state.runtime.store.count()
                 body["models_loaded"] = True
-                body["image_search"] = state.runtime.embedder.image_available
+                body["image_search"] = state.runtime.embedder.image_status
             except Exception:
                 body["status"] = "error"
                 body["store"] = "unreachable"

@@ -214,6 +214,45 @@ def test_text_model_failure_is_fatal_and_names_the_setting(tmp_path):
         )
 
 
+@pytest.mark.anyio
+async def test_slow_image_model_holds_up_neither_text_nor_the_index(monkeypatch, text_model_path, tiny_clip, tmp_path):
+    """A first start downloads the image weights (minutes, or ~50 s of retries offline): text search,
+    warm-up and opening the collection must not wait for it; image calls wait, then work."""
+    import index.embedding.module as module_mod
+    from index.runtime import collection_spec
+
+    release, loaded = threading.Event(), threading.Event()
+    real_encoder = module_mod.ImageEncoder
+
+    def slow_encoder(*args, **kwargs):
+        release.wait(30)
+        encoder = real_encoder(*args, **kwargs)
+        loaded.set()
+        return encoder
+
+    monkeypatch.setattr(module_mod, "ImageEncoder", slow_encoder)
+    config_path, checkpoint_path = tiny_clip
+    module = EmbeddingModule(EmbeddingSettings(
+        _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path),
+        image_model=str(config_path), image_pretrained=str(checkpoint_path)))
+    try:
+        with anyio.fail_after(20):
+            await anyio.to_thread.run_sync(module.warmup)
+            assert module.image_status == "loading"
+            assert collection_spec(module).image_dim == 32  # from the architecture, before the weights
+            assert_unit_rows((await module.aembed_query("a quiet story about a lighthouse"))[None, :], 1, 384)
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(module.aembed_clip_text, "a red circle")  # waits for the model, off the loop
+                await anyio.sleep(0.2)
+                assert not loaded.is_set()
+                release.set()
+            assert module.image_status == "ready" and module.image_available
+            assert_unit_rows((await module.aembed_clip_text("a red circle"))[None, :], 1, 32)
+    finally:
+        release.set()
+
+
 # -- profiles ------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ text model is, and a failed image download does not delay or break it.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -56,6 +57,9 @@ class EmbeddingModule:
         self._image: ImageEncoder | None = None
         self._image_error: str | None = None
         self._image_ready = threading.Event()
+        self._warm_lock = threading.Lock()
+        self._warm_image_on_load = False
+        self._exiting = False
         self._image_model_name: str | None = None
         if not self.settings.image_enabled:
             self._image_error = (
@@ -72,7 +76,12 @@ class EmbeddingModule:
                 self._image_ready.set()
         if not self._image_ready.is_set():
             if load_image_in_background:
-                threading.Thread(target=self._load_image, name="load-image-model", daemon=True).start()
+                loader = threading.Thread(target=self._load_image, name="load-image-model", daemon=True)
+                loader.start()
+                # torch code still running in a daemon thread while the interpreter finalizes aborts the
+                # process ("terminate called without an active exception"): a command that finishes before
+                # the image model has loaded waits for the load, and skips its warm-up, at exit
+                atexit.register(self._finish_loading_at_exit, loader)
             else:
                 self._load_image()
 
@@ -89,7 +98,17 @@ class EmbeddingModule:
             self._image_error = f"image model failed to load ({type(exc).__name__}: {exc}); check ANIME_MCP_IMAGE_MODEL"
             logger.exception("image model failed to load")
         finally:
-            self._image_ready.set()
+            with self._warm_lock:
+                self._image_ready.set()
+                warm = self._warm_image_on_load
+        if warm and self._image is not None and not self._exiting:
+            self._warm_image()
+
+    def _finish_loading_at_exit(self, loader: threading.Thread) -> None:
+        self._exiting = True
+        if loader.is_alive():
+            logger.info("waiting for the image model to finish loading before exit")
+            loader.join()
 
     # -- properties ----------------------------------------------------------------------------
 
@@ -103,15 +122,18 @@ class EmbeddingModule:
         return self._image.dim if self._image else None
 
     def configured_image_dim(self) -> int:
-        """The image vector size of the configured architecture, known even when its weights are not:
-        the collection keeps its layout whether or not pictures can be embedded right now."""
-        if self.image_dim:
-            return self.image_dim
+        """The image vector size of the configured architecture, known before (and even without) its
+        weights: the collection keeps its layout whether or not pictures can be embedded right now,
+        and opening it does not wait for a slow image model download."""
+        if self._image_ready.is_set() and self._image is not None:
+            return self._image.dim
         import open_clip
 
         name = self._image_model_name or self.models.image_model
         config = open_clip.get_model_config(name) if name else None
-        return int(config["embed_dim"]) if config else 512
+        if config:
+            return int(config["embed_dim"])
+        return self.image_dim or 512  # architecture known only from the loaded model (e.g. hf-hub:): wait
 
     @property
     def text_model_name(self) -> str:
@@ -129,6 +151,18 @@ class EmbeddingModule:
     @property
     def image_available(self) -> bool:
         self._image_ready.wait()
+        return self._image is not None
+
+    @property
+    def image_status(self) -> str:
+        """"ready", "loading" or "unavailable", without waiting (health checks, statistics)."""
+        if not self._image_ready.is_set():
+            return "loading"
+        return "ready" if self._image is not None else "unavailable"
+
+    async def await_image(self) -> bool:
+        """Whether pictures can be embedded, waiting for the image model off the event loop."""
+        await self._arequire_image()
         return self._image is not None
 
     @property
@@ -168,14 +202,23 @@ class EmbeddingModule:
         return entry_vector(encoder.embed_images(images), DUPLICATE_COSINE)
 
     def warmup(self) -> None:
-        """Run a first batch through every model so the first user query is not the slow one."""
+        """Run a first batch through every model so the first user query is not the slow one. The
+        image model is warmed by its loading thread when it is still loading: text is never held up."""
         started = time.perf_counter()
         self.embed_documents(["warm-up document"])
         self._query_batcher.submit("warm-up query").result()
-        if self.image_available:
-            self.embed_images([Image.new("RGB", (64, 64), (128, 128, 128))])
-            self._clip_batcher.submit("a warm-up picture").result()
-        logger.info("embedding warm-up took %.2fs", time.perf_counter() - started)
+        with self._warm_lock:
+            image_loaded = self._image_ready.is_set()
+            if not image_loaded:
+                self._warm_image_on_load = True
+        if image_loaded and self._image is not None:
+            self._warm_image()
+        logger.info("embedding warm-up took %.2fs%s", time.perf_counter() - started,
+                    "" if image_loaded else " (image model still loading; warmed when loaded)")
+
+    def _warm_image(self) -> None:
+        self.embed_images([Image.new("RGB", (64, 64), (128, 128, 128))])
+        self._clip_batcher.submit("a warm-up picture").result()
 
     def describe(self) -> dict[str, Any]:
         """What is loaded, for logs, the CLI and a status tool."""

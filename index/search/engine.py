@@ -89,8 +89,8 @@ class SearchEngine:
     async def _filter(self, filters: SearchFilters | None, exclude: Sequence[str] = ()) -> models.Filter | None:
         return build_filter(filters, vocabulary=await self.vocabulary(), exclude_point_ids=exclude)
 
-    def _require_images(self) -> None:
-        if not self.embedder.image_available:
+    async def _require_images(self) -> None:
+        if not await self.embedder.await_image():
             raise SearchInputError(f"Image search is not available on this server: {self.embedder.image_error}")
 
     # ----- searches -----------------------------------------------------------------------
@@ -112,7 +112,7 @@ class SearchEngine:
             qvec = (await self.embedder.aembed_query(query)).tolist()
             legs += [Leg(n, qvec, weights[n] * scale) for n in text_names]
         if IMAGE in weights:
-            self._require_images()
+            await self._require_images()
             cvec = (await self.embedder.aembed_clip_text(query)).tolist()
             legs.append(Leg(IMAGE, cvec, weights[IMAGE] * scale))
         if LEXICAL in weights:
@@ -158,7 +158,7 @@ class SearchEngine:
         return await self._run(legs, qfilter, limit, offset, explain, self._method(legs, self.settings.fusion), anchor)
 
     async def _image_vector(self, image: str | bytes) -> list[float]:
-        self._require_images()
+        await self._require_images()
         if self.image_fetcher is None:
             raise SearchInputError("Image input is not configured on this server.")
         picture = await self.image_fetcher.fetch(image)
@@ -271,9 +271,15 @@ class SearchEngine:
             entries=info.points, vectors_present=info.vectors_present, backend=info.backend,
             location=info.location, disk_bytes=info.disk_bytes, text_model=meta.get("text_model"),
             image_model=meta.get("image_model"), text_dim=meta.get("text_dim"), image_dim=meta.get("image_dim"),
-            image_search_available=self.embedder.image_available, image_search_error=self.embedder.image_error,
+            image_search_available=self.embedder.image_status == "ready", image_search_error=self._image_note(),
             top_genres=genres, types=types,
         )
+
+    def _image_note(self) -> str | None:
+        """Why image search is off right now, without waiting for a model that is still loading."""
+        if self.embedder.image_status == "loading":
+            return "the image model is still loading; image search will be available shortly"
+        return self.embedder.image_error
 
     @staticmethod
     def point_id_of(anime_id: str) -> str:
