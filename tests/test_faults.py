@@ -101,22 +101,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
-    env = killed_then_resumed[0]
+def start_http_server(env) -> tuple[subprocess.Popen, str]:
+    """`anime-mcp serve --transport http` on a free loopback port, once /health says ready."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise AssertionError(f"server ended: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("server not ready in 120 s")
+
+
+def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
+    env = killed_then_resumed[0]
+    proc, base = start_http_server(env)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None
-            time.sleep(0.3)
         headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
         init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
@@ -147,3 +155,71 @@ def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
         except subprocess.TimeoutExpired:
             proc.kill()
     assert "Traceback" not in proc.stderr.read()
+
+
+SAMPLE = ["mal-1", "mal-5", "mal-6", "mal-7", "mal-8"]
+
+
+async def _count_and_sample(base: str) -> tuple[int, dict[str, dict]]:
+    from mcp import Client
+
+    async with Client(f"{base}/mcp") as client:
+        stats = await client.call_tool("anime_database_stats", {})
+        entries = {}
+        for anime in SAMPLE:
+            got = await client.call_tool("get_anime", {"anime": anime})
+            assert not got.is_error, got.content
+            entries[anime] = got.structured_content
+        return stats.structured_content["entries"], entries
+
+
+@pytest.mark.anyio
+async def test_sigkill_during_enrichment_loses_nothing_and_a_rerun_completes(killed_then_resumed, tmp_path):
+    """The server is killed while an enrichment job is fetching (a slow source); after a restart every
+    entry is still there and unchanged, and enriching again completes and updates the entry in place."""
+    from fake_sources import FakeSources
+
+    base_env = killed_then_resumed[0]
+    with FakeSources() as fake:
+        settings = fake.settings(tmp_path / "cache", enrichment_timeout=60.0)
+        env = {**base_env, "ANIME_MCP_ENRICHMENT_ENABLED": "true", "ANIME_MCP_RATE_LIMIT_PER_MINUTE": "0"}
+        for name in settings.model_fields_set:
+            env[f"ANIME_MCP_{name.upper()}"] = str(getattr(settings, name))
+        fake.fail("jikan", "slow", delay=30.0, path="/episodes")
+
+        proc, base = start_http_server(env)
+        try:
+            count, before = await _count_and_sample(base)
+            assert count == N
+            from mcp import Client
+
+            async with Client(f"{base}/mcp") as client:
+                started = await client.call_tool("enrich_anime", {"anime": "mal-1"})
+                assert not started.is_error, started.content
+            deadline = time.monotonic() + 60
+            while not fake.requests("jikan", path="/episodes") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert fake.requests("jikan", path="/episodes"), "the job never reached the slow source"
+            os.kill(proc.pid, signal.SIGKILL)  # mid-job: sources half answered, nothing merged yet
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+        fake.heal()
+        proc, base = start_http_server(env)
+        try:
+            count, after = await _count_and_sample(base)
+            assert count == N and after == before  # no entry lost or half-written
+            from mcp import Client
+
+            async with Client(f"{base}/mcp") as client:
+                done = await client.call_tool("enrich_anime", {"anime": "mal-1", "wait_seconds": 90})
+                assert done.structured_content["state"] == "done", done.structured_content
+            count, final = await _count_and_sample(base)
+            assert count == N
+            assert len(final["mal-1"]["characters"]) > len(before["mal-1"]["characters"])
+            assert all(final[a] == before[a] for a in SAMPLE[1:])  # the others untouched
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
