@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["index_fixtures"]
+pytest_plugins = ["index_fixtures", "fake_sources"]
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -401,3 +402,22 @@ def anidb_xml(parsed: dict[str, Any]) -> str:
         for s in ([seiyuu] if isinstance(seiyuu, dict) else seiyuu or []):
             SubElement(node, "seiyuu", id=str(s.get("id", "")), picture=str(s.get("picture", ""))).text = s["name"]
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode")
+
+
+# ----- fixtures (a pytest plugin: tests/conftest.py loads this module) -------------------------
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """One fake-sources server per test module."""
+    with FakeSources() as sources:
+        yield sources
+
+
+@pytest.fixture
+def sources(fake):
+    """The module's fake sources with no faults and an empty request log, for one test."""
+    fake.heal()
+    fake.reset_log()
+    yield fake
+    fake.heal()

@@ -24,20 +24,6 @@ from enrichment.http import (
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeSources() as server:
-        yield server
-
-
-@pytest.fixture
-def server(fake):
-    fake.heal()
-    fake.reset_log()
-    yield fake
-    fake.heal()
-
-
 def full_url(fake: FakeSources) -> str:
     return f"{fake.url}/jikan/v4/anime/1/full"
 
@@ -109,125 +95,125 @@ def test_cache_key_and_corrupt_files(tmp_path):
     assert cache.get(key) is None
 
 
-# ----- against the fake server -----------------------------------------------------------------
-async def test_rate_limit_holds_on_the_wire(server, tmp_path):
-    settings = server.settings(tmp_path, jikan_per_second=10, jikan_per_minute=1000, cache_enabled=False)
+# ----- against the fake sources -----------------------------------------------------------------
+async def test_rate_limit_holds_on_the_wire(sources, tmp_path):
+    settings = sources.settings(tmp_path, jikan_per_second=10, jikan_per_minute=1000, cache_enabled=False)
     async with HttpClient(settings) as http:
         async with anyio.create_task_group() as tg:
             for n in range(1, 16):
-                tg.start_soon(http.request, "jikan", "GET", f"{server.url}/jikan/v4/anime/1/episodes/{n}")
-    stamps = sorted(r.at for r in server.requests("jikan"))
+                tg.start_soon(http.request, "jikan", "GET", f"{sources.url}/jikan/v4/anime/1/episodes/{n}")
+    stamps = sorted(r.at for r in sources.requests("jikan"))
     assert len(stamps) == 15
     # no 1-second window holds more than 10 requests
     assert all(stamps[i + 10] - stamps[i] >= 0.85 for i in range(len(stamps) - 10))  # unlimited: ~0.1s
 
 
-async def test_429_retry_after_is_honoured(server, tmp_path):
-    server.fail("jikan", "429", times=1, retry_after=0.4)
-    async with HttpClient(server.settings(tmp_path)) as http:
-        got = await http.request("jikan", "GET", full_url(server))
+async def test_429_retry_after_is_honoured(sources, tmp_path):
+    sources.fail("jikan", "429", times=1, retry_after=0.4)
+    async with HttpClient(sources.settings(tmp_path)) as http:
+        got = await http.request("jikan", "GET", full_url(sources))
     assert got.json()["data"]["title"] == "Cowboy Bebop"
-    first, second = server.requests("jikan")
+    first, second = sources.requests("jikan")
     assert second.at - first.at >= 0.38
 
 
-async def test_a_retry_after_beyond_the_maximum_fails_at_once(server, tmp_path):
-    server.fail("jikan", "429", retry_after=120)
-    async with HttpClient(server.settings(tmp_path, retry_after_max=1.0)) as http:
+async def test_a_retry_after_beyond_the_maximum_fails_at_once(sources, tmp_path):
+    sources.fail("jikan", "429", retry_after=120)
+    async with HttpClient(sources.settings(tmp_path, retry_after_max=1.0)) as http:
         started = time.monotonic()
         with pytest.raises(SourceUnavailable, match="Retry-After 120s"):
-            await http.request("jikan", "GET", full_url(server))
-    assert time.monotonic() - started < 1.0 and len(server.requests("jikan")) == 1
+            await http.request("jikan", "GET", full_url(sources))
+    assert time.monotonic() - started < 1.0 and len(sources.requests("jikan")) == 1
 
 
-async def test_retries_stop_after_the_maximum(server, tmp_path):
-    server.fail("jikan", "500")
-    async with HttpClient(server.settings(tmp_path, max_retries=2)) as http:
+async def test_retries_stop_after_the_maximum(sources, tmp_path):
+    sources.fail("jikan", "500")
+    async with HttpClient(sources.settings(tmp_path, max_retries=2)) as http:
         with pytest.raises(SourceUnavailable, match="gave up after 3 attempts"):
-            await http.request("jikan", "GET", full_url(server))
-    assert len(server.requests("jikan")) == 3
+            await http.request("jikan", "GET", full_url(sources))
+    assert len(sources.requests("jikan")) == 3
 
 
-async def test_a_timeout_is_retried(server, tmp_path):
-    server.fail("kitsu", "timeout", times=1, delay=1.0)
-    settings = server.settings(tmp_path, source_timeouts={"kitsu": 0.25})
+async def test_a_timeout_is_retried(sources, tmp_path):
+    sources.fail("kitsu", "timeout", times=1, delay=1.0)
+    settings = sources.settings(tmp_path, source_timeouts={"kitsu": 0.25})
     async with HttpClient(settings) as http:
         started = time.monotonic()
-        got = await http.request("kitsu", "GET", f"{server.url}/kitsu/api/edge/anime/1")
+        got = await http.request("kitsu", "GET", f"{sources.url}/kitsu/api/edge/anime/1")
         assert time.monotonic() - started < 0.9
     assert got.json()["data"]["id"] == "1"
-    assert len(server.requests("kitsu")) == 2
+    assert len(sources.requests("kitsu")) == 2
 
 
-async def test_circuit_opens_and_short_circuits_only_that_source(server, tmp_path):
-    server.fail("jikan", "500")
-    settings = server.settings(tmp_path, circuit_failure_threshold=3, max_retries=5, circuit_reset_seconds=0.3)
+async def test_circuit_opens_and_short_circuits_only_that_source(sources, tmp_path):
+    sources.fail("jikan", "500")
+    settings = sources.settings(tmp_path, circuit_failure_threshold=3, max_retries=5, circuit_reset_seconds=0.3)
     async with HttpClient(settings) as http:
         with pytest.raises(CircuitOpenError, match="circuit open after 3 consecutive failures"):
-            await http.request("jikan", "GET", full_url(server))
-        assert len(server.requests("jikan")) == 3        # the breaker cut the retries short
+            await http.request("jikan", "GET", full_url(sources))
+        assert len(sources.requests("jikan")) == 3        # the breaker cut the retries short
         started = time.monotonic()
         with pytest.raises(CircuitOpenError):
-            await http.request("jikan", "GET", f"{server.url}/jikan/v4/anime/1/characters")
-        assert time.monotonic() - started < 0.05 and len(server.requests("jikan")) == 3
+            await http.request("jikan", "GET", f"{sources.url}/jikan/v4/anime/1/characters")
+        assert time.monotonic() - started < 0.05 and len(sources.requests("jikan")) == 3
         assert http.policy("jikan").stats.short_circuited == 2
         # another source is not affected
-        got = await http.request("animeschedule", "GET", f"{server.url}/animeschedule/api/v3/anime/cowboy-bebop")
+        got = await http.request("animeschedule", "GET", f"{sources.url}/animeschedule/api/v3/anime/cowboy-bebop")
         assert got.json()["route"] == "cowboy-bebop"
         # after the cool-down one trial call goes through; success closes the circuit
-        server.heal("jikan")
+        sources.heal("jikan")
         await anyio.sleep(0.35)
-        await http.request("jikan", "GET", full_url(server))
+        await http.request("jikan", "GET", full_url(sources))
         assert http.policy("jikan").breaker.state == "closed"
 
 
-async def test_cache_serves_repeats_without_requests(server, tmp_path):
-    async with HttpClient(server.settings(tmp_path)) as http:
-        first = await http.request("jikan", "GET", full_url(server))
-    async with HttpClient(server.settings(tmp_path)) as http:
-        second = await http.request("jikan", "GET", full_url(server))
+async def test_cache_serves_repeats_without_requests(sources, tmp_path):
+    async with HttpClient(sources.settings(tmp_path)) as http:
+        first = await http.request("jikan", "GET", full_url(sources))
+    async with HttpClient(sources.settings(tmp_path)) as http:
+        second = await http.request("jikan", "GET", full_url(sources))
     assert not first.from_cache and second.from_cache and not second.stale
     assert second.text == first.text
-    assert len(server.requests("jikan")) == 1
+    assert len(sources.requests("jikan")) == 1
 
 
-async def test_stale_cache_is_served_when_the_source_is_down(server, tmp_path):
-    async with HttpClient(server.settings(tmp_path)) as http:
-        await http.request("jikan", "GET", full_url(server))
-    server.fail("jikan", "500")
-    async with HttpClient(server.settings(tmp_path, cache_ttl_seconds=0)) as http:
-        got = await http.request("jikan", "GET", full_url(server))
+async def test_stale_cache_is_served_when_the_source_is_down(sources, tmp_path):
+    async with HttpClient(sources.settings(tmp_path)) as http:
+        await http.request("jikan", "GET", full_url(sources))
+    sources.fail("jikan", "500")
+    async with HttpClient(sources.settings(tmp_path, cache_ttl_seconds=0)) as http:
+        got = await http.request("jikan", "GET", full_url(sources))
     assert got.from_cache and got.stale
     assert got.json()["data"]["title"] == "Cowboy Bebop"
-    assert len(server.requests("jikan")) == 1 + 3        # refetch tried (1 + 2 retries) before falling back
+    assert len(sources.requests("jikan")) == 1 + 3        # refetch tried (1 + 2 retries) before falling back
 
 
-async def test_malformed_json_is_an_error_and_never_cached(server, tmp_path):
-    server.fail("jikan", "malformed", times=1)
-    async with HttpClient(server.settings(tmp_path)) as http:
+async def test_malformed_json_is_an_error_and_never_cached(sources, tmp_path):
+    sources.fail("jikan", "malformed", times=1)
+    async with HttpClient(sources.settings(tmp_path)) as http:
         with pytest.raises(BadResponseError, match="malformed JSON"):
-            await http.request("jikan", "GET", full_url(server))
-        got = await http.request("jikan", "GET", full_url(server))
+            await http.request("jikan", "GET", full_url(sources))
+        got = await http.request("jikan", "GET", full_url(sources))
     assert not got.from_cache and json.loads(got.text)["data"]["mal_id"] == 1
 
 
-async def test_not_found_is_not_retried(server, tmp_path):
-    async with HttpClient(server.settings(tmp_path)) as http:
+async def test_not_found_is_not_retried(sources, tmp_path):
+    async with HttpClient(sources.settings(tmp_path)) as http:
         with pytest.raises(NotFoundError):
-            await http.request("jikan", "GET", f"{server.url}/jikan/v4/anime/999/full")
+            await http.request("jikan", "GET", f"{sources.url}/jikan/v4/anime/999/full")
         assert http.policy("jikan").breaker.failures == 0
-    assert len(server.requests("jikan")) == 1
+    assert len(sources.requests("jikan")) == 1
 
 
-async def test_anilist_rate_limit_headers_pause_the_source(server, tmp_path):
-    server.anilist_remaining = 0
-    server.anilist_reset_in = 1.0
+async def test_anilist_rate_limit_headers_pause_the_source(sources, tmp_path):
+    sources.anilist_remaining = 0
+    sources.anilist_reset_in = 1.0
     try:
-        async with HttpClient(server.settings(tmp_path, cache_enabled=False)) as http:
+        async with HttpClient(sources.settings(tmp_path, cache_enabled=False)) as http:
             body = {"query": "{}", "variables": {"id": 1, "chars": False, "staff": False}}
-            await http.request("anilist", "POST", f"{server.url}/anilist", json_body=body)
-            await http.request("anilist", "POST", f"{server.url}/anilist", json_body=body)
+            await http.request("anilist", "POST", f"{sources.url}/anilist", json_body=body)
+            await http.request("anilist", "POST", f"{sources.url}/anilist", json_body=body)
     finally:
-        server.anilist_remaining = None
-    first, second = server.requests("anilist")
+        sources.anilist_remaining = None
+    first, second = sources.requests("anilist")
     assert second.at - first.at >= 0.95

@@ -7,7 +7,7 @@ import time
 
 import anyio
 import pytest
-from fake_sources import FakeSources
+
 
 from enrichment.command import entry_from_id
 from enrichment.jobs import JobLimitError, JobManager, JobNotFoundError, JobState, run_enrich_command
@@ -18,28 +18,14 @@ pytestmark = pytest.mark.anyio
 BEBOP = AnimeEntry(id="mal-1", title="Cowboy Bebop", sources=["https://myanimelist.net/anime/1"])
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeSources() as server:
-        yield server
-
-
-@pytest.fixture
-def server(fake):
-    fake.heal()
-    fake.reset_log()
-    yield fake
-    fake.heal()
-
-
-async def test_start_returns_at_once_and_the_job_completes(server, tmp_path):
-    server.fail("animeschedule", "slow", delay=0.3)
+async def test_start_returns_at_once_and_the_job_completes(sources, tmp_path):
+    sources.fail("animeschedule", "slow", delay=0.3)
     done = []
 
     async def on_done(result):
         done.append(result)
 
-    async with JobManager(server.settings(tmp_path), on_done=on_done) as jobs:
+    async with JobManager(sources.settings(tmp_path), on_done=on_done) as jobs:
         started = time.monotonic()
         job_id = jobs.start(BEBOP, ["jikan", "animeschedule"])
         assert time.monotonic() - started < 0.05
@@ -53,9 +39,9 @@ async def test_start_returns_at_once_and_the_job_completes(server, tmp_path):
     assert status.to_dict()["state"] == "done"
 
 
-async def test_jobs_beyond_the_concurrency_bound_wait_queued(server, tmp_path):
-    server.fail("animeschedule", "slow", delay=0.4)
-    async with JobManager(server.settings(tmp_path), max_concurrent=1) as jobs:
+async def test_jobs_beyond_the_concurrency_bound_wait_queued(sources, tmp_path):
+    sources.fail("animeschedule", "slow", delay=0.4)
+    async with JobManager(sources.settings(tmp_path), max_concurrent=1) as jobs:
         first = jobs.start(BEBOP, ["animeschedule"])
         second = jobs.start(BEBOP, ["animeschedule"])
         await anyio.sleep(0.15)
@@ -65,9 +51,9 @@ async def test_jobs_beyond_the_concurrency_bound_wait_queued(server, tmp_path):
         assert jobs.status(first).finished_at <= jobs.status(second).started_at
 
 
-async def test_too_many_pending_jobs_are_refused(server, tmp_path):
-    server.fail("animeschedule", "slow", delay=0.3)
-    async with JobManager(server.settings(tmp_path), max_concurrent=1, max_pending=2) as jobs:
+async def test_too_many_pending_jobs_are_refused(sources, tmp_path):
+    sources.fail("animeschedule", "slow", delay=0.3)
+    async with JobManager(sources.settings(tmp_path), max_concurrent=1, max_pending=2) as jobs:
         jobs.start(BEBOP, ["animeschedule"])
         jobs.start(BEBOP, ["animeschedule"])
         with pytest.raises(JobLimitError, match="limit 2"):
@@ -76,9 +62,9 @@ async def test_too_many_pending_jobs_are_refused(server, tmp_path):
             jobs.start(BEBOP, ["nope"])
 
 
-async def test_finished_jobs_expire(server, tmp_path):
+async def test_finished_jobs_expire(sources, tmp_path):
     now = [1000.0]
-    async with JobManager(server.settings(tmp_path), ttl_seconds=60, clock=lambda: now[0]) as jobs:
+    async with JobManager(sources.settings(tmp_path), ttl_seconds=60, clock=lambda: now[0]) as jobs:
         job_id = jobs.start(BEBOP, ["animeschedule"])
         await jobs.wait(job_id, timeout=10)
         now[0] += 30
@@ -89,11 +75,11 @@ async def test_finished_jobs_expire(server, tmp_path):
         assert jobs.jobs() == []
 
 
-async def test_a_failing_on_done_marks_the_job_failed(server, tmp_path):
+async def test_a_failing_on_done_marks_the_job_failed(sources, tmp_path):
     def on_done(result):
         raise RuntimeError("index is read-only")
 
-    async with JobManager(server.settings(tmp_path), on_done=on_done) as jobs:
+    async with JobManager(sources.settings(tmp_path), on_done=on_done) as jobs:
         status = await jobs.wait(jobs.start(BEBOP, ["animeschedule"]), timeout=10)
         assert status.state == JobState.FAILED and "index is read-only" in status.error
         assert jobs.result(status.job_id).entry.synopsis  # the enrichment itself is not lost
@@ -114,8 +100,8 @@ def test_entries_from_ids():
         entry_from_id("cowboy bebop")
 
 
-async def test_enrich_command_from_ids_writes_an_envelope_and_resumes(server, tmp_path):
-    settings = server.settings(tmp_path / "cache")
+async def test_enrich_command_from_ids_writes_an_envelope_and_resumes(sources, tmp_path):
+    settings = sources.settings(tmp_path / "cache")
     output = tmp_path / "out" / "enriched.json"
     summary = await run_enrich_command(["1", "999"], None, ["jikan", "animeschedule"], 2, output,
                                        settings=settings, show_progress=False)
@@ -125,14 +111,14 @@ async def test_enrich_command_from_ids_writes_an_envelope_and_resumes(server, tm
     assert [d["id"] for d in data] == ["mal-1", "mal-999"]           # input order
     assert data[0]["title"] == "Cowboy Bebop" and data[0]["synopsis"].startswith("Crime is timeless.")
     assert data[1]["title"] == "mal-999"
-    server.reset_log()
+    sources.reset_log()
     again = await run_enrich_command(["1", "999"], None, ["jikan", "animeschedule"], 2, output,
                                      settings=settings, show_progress=False)
     assert again.skipped == 2 and again.enriched == 0
-    assert server.requests() == []                                      # resumed: nothing refetched
+    assert sources.requests() == []                                      # resumed: nothing refetched
 
 
-async def test_enrich_command_from_a_file(server, tmp_path):
+async def test_enrich_command_from_a_file(sources, tmp_path):
     source = tmp_path / "in.json"
     source.write_text(json.dumps({"data": [
         {"id": "mal-1", "title": "Cowboy Bebop", "type": "TV", "sources": ["https://myanimelist.net/anime/1"],
@@ -142,13 +128,13 @@ async def test_enrich_command_from_a_file(server, tmp_path):
     ]}))
     output = tmp_path / "out.json"
     summary = await run_enrich_command(None, source, ["jikan"], 1, output,
-                                       settings=server.settings(tmp_path / "cache"), show_progress=False)
+                                       settings=sources.settings(tmp_path / "cache"), show_progress=False)
     assert summary.unreadable == 1 and summary.total == 2 and summary.enriched == 1
     data = json.loads(output.read_text())["data"]
     assert data[0]["episodes"] == 26 and "Action" in data[0]["genres"]
     assert data[1]["title"] == "No Sources Known"
     only = await run_enrich_command(["mal-1"], source, ["jikan"], 1, tmp_path / "one.json",
-                                    settings=server.settings(tmp_path / "cache"), show_progress=False)
+                                    settings=sources.settings(tmp_path / "cache"), show_progress=False)
     assert only.total == 1
 
 
@@ -159,16 +145,16 @@ async def test_enrich_command_needs_ids_or_a_file(tmp_path):
         await run_enrich_command(None, tmp_path / "missing.json", None, 1, tmp_path / "o.json", show_progress=False)
 
 
-async def test_jobs_run_without_the_context_manager_too(server, tmp_path):
-    jobs = JobManager(server.settings(tmp_path))
+async def test_jobs_run_without_the_context_manager_too(sources, tmp_path):
+    jobs = JobManager(sources.settings(tmp_path))
     status = await jobs.wait(jobs.start(BEBOP, ["animeschedule"]), timeout=10)
     assert status.state == JobState.DONE
     await jobs.enricher.aclose()
 
 
-async def test_shutdown_cancels_running_jobs(server, tmp_path):
-    server.fail("animeschedule", "slow", delay=1.0)
-    async with JobManager(server.settings(tmp_path)) as jobs:
+async def test_shutdown_cancels_running_jobs(sources, tmp_path):
+    sources.fail("animeschedule", "slow", delay=1.0)
+    async with JobManager(sources.settings(tmp_path)) as jobs:
         job_id = jobs.start(BEBOP, ["animeschedule"])
         await anyio.sleep(0.1)
     status = jobs.status(job_id)

@@ -7,19 +7,13 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from fake_sources import FakeSources
+
 from index.identity import point_id
 from index_fixtures import build_runtime
 from server.app import build_server
 from server.state import AppState
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeSources() as server:
-        yield server
 
 
 @pytest.fixture

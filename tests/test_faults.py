@@ -8,25 +8,18 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from index_fixtures import MAL_FILE
+from served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 N = 120
-
-
-def cli(env, *args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +28,7 @@ def killed_then_resumed(tmp_path_factory, tiny_clip, text_model_path):
     base = tmp_path_factory.mktemp("faults")
     slice_file = base / "slice.json"
     slice_file.write_text(json.dumps({"data": json.loads(MAL_FILE.read_text())["data"][:N]}))
-    config, checkpoint = tiny_clip
-    env = {**os.environ, "ANIME_MCP_DATA_DIR": str(base / "data"), "ANIME_MCP_PROFILE": "lite",
-           "ANIME_MCP_IMAGE_MODEL": str(config), "ANIME_MCP_IMAGE_PRETRAINED": str(checkpoint),
-           "ANIME_MCP_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"}
+    env = cli_env(base / "data", tiny_clip)
     log = base / "first.log"
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images",
@@ -54,7 +44,7 @@ def killed_then_resumed(tmp_path_factory, tiny_clip, text_model_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     assert 0 < done < N, done
-    again = cli(env, "index", str(slice_file), "--no-images", "--batch-size", "8")
+    again = run_cli(env, "index", str(slice_file), "--no-images", "--batch-size", "8")
     assert again.returncode == 0, again.stderr[-3000:]
     return env, slice_file, done, again.stderr
 
@@ -65,13 +55,13 @@ def test_sigkill_mid_ingestion_then_rerun_gives_a_complete_valid_index(killed_th
     assert summary, rerun_log[-1500:]
     new, updated, skipped = map(int, summary.groups())
     assert new + updated + skipped == N and skipped >= done_before_kill - 16  # at most the batches in flight are redone
-    stats = cli(env, "stats")
+    stats = run_cli(env, "stats")
     assert stats.returncode == 0, stats.stderr[-2000:]
     assert json.loads(stats.stdout)["entries"] == N
     # every stored entry equals its source: a third run finds all of them unchanged (content hashes match)
-    third = cli(env, "index", str(slice_file), "--no-images")
+    third = run_cli(env, "index", str(slice_file), "--no-images")
     assert third.returncode == 0 and f"skipped {N} unchanged" in third.stderr, third.stderr[-1500:]
-    found = cli(env, "search", "Cowboy Bebop", "--limit", "3")
+    found = run_cli(env, "search", "Cowboy Bebop", "--limit", "3")
     assert found.returncode == 0 and "Cowboy Bebop" in found.stdout
 
 
@@ -88,37 +78,11 @@ def test_broken_store_gives_one_line_error(killed_then_resumed, tmp_path, damage
         for f in store.rglob("*"):
             if f.is_file():
                 f.write_bytes(b"\x00garbage\xff" * 7 if damage == "garbage" else b"")
-    result = cli(env, "stats", "--data-dir", str(bad), timeout=300)
+    result = run_cli(env, "stats", "--data-dir", str(bad), timeout=300)
     assert result.returncode != 0, result.stdout[:500]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stdout == ""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_http_server(env) -> tuple[subprocess.Popen, str]:
-    """`anime-mcp serve --transport http` on a free loopback port, once /health says ready."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"server ended: {proc.stderr.read()[-2000:]}")
-        time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("server not ready in 120 s")
 
 
 def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
@@ -149,11 +113,7 @@ def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
             assert r.status_code == 200 and "structuredContent" in r.text
         assert proc.poll() is None and httpx.get(f"{base}/health").json()["status"] == "ok"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     assert "Traceback" not in proc.stderr.read()
 
 
@@ -221,5 +181,4 @@ async def test_sigkill_during_enrichment_loses_nothing_and_a_rerun_completes(kil
             assert len(final["mal-1"]["characters"]) > len(before["mal-1"]["characters"])
             assert all(final[a] == before[a] for a in SAMPLE[1:])  # the others untouched
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_server(proc)

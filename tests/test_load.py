@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from index_fixtures import MAL_FILE
+from served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
-ROOT = Path(__file__).resolve().parents[1]
 CLIENTS, SECONDS = 8, 15.0
 RSS_GROWTH_MB = 150  # one warm process: the models are loaded before the run, so growth is caches only
 P99_BOUND_S = 10.0  # 2 shared CPU cores; this catches hangs and pile-ups, not speed regressions
@@ -38,35 +33,12 @@ def server(tmp_path_factory, tiny_clip, text_model_path):
     base = tmp_path_factory.mktemp("load")
     slice_file = base / "slice.json"
     slice_file.write_text(json.dumps({"data": json.loads(MAL_FILE.read_text())["data"][:300]}))
-    config, checkpoint = tiny_clip
-    env = {**os.environ, "ANIME_MCP_DATA_DIR": str(base / "data"), "ANIME_MCP_PROFILE": "lite",
-           "ANIME_MCP_IMAGE_MODEL": str(config), "ANIME_MCP_IMAGE_PRETRAINED": str(checkpoint),
-           "ANIME_MCP_DEVICE": "cpu", "HF_HUB_OFFLINE": "1", "ANIME_MCP_RATE_LIMIT_PER_MINUTE": "0",
-           "ANIME_MCP_LOG_LEVEL": "WARNING"}
-    built = subprocess.run([sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images"], cwd=ROOT,
-                           env=env, capture_output=True, text=True, timeout=600)
+    env = cli_env(base / "data", tiny_clip, ANIME_MCP_RATE_LIMIT_PER_MINUTE="0", ANIME_MCP_LOG_LEVEL="WARNING")
+    built = run_cli(env, "index", str(slice_file), "--no-images")
     assert built.returncode == 0, built.stderr[-2000:]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()[-2000:]
-        time.sleep(0.3)
+    proc, url = start_http_server(env)
     yield url, proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 async def test_concurrent_mixed_traffic(server):

@@ -4,22 +4,19 @@ streamable HTTP, and the official MCP Inspector CLI against the stdio server (wh
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
 from index_fixtures import MAL_FILE
+from served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,17 +26,12 @@ def served_dir(tmp_path_factory, tiny_clip, text_model_path):
     data = json.loads(MAL_FILE.read_text())["data"]
     slice_file = base / "slice.json"
     slice_file.write_text(json.dumps({"data": data[:120]}))
-    config, checkpoint = tiny_clip
-    env = {**os.environ, "ANIME_MCP_DATA_DIR": str(base / "data"), "ANIME_MCP_PROFILE": "lite",
-           "ANIME_MCP_IMAGE_MODEL": str(config), "ANIME_MCP_IMAGE_PRETRAINED": str(checkpoint),
-           "ANIME_MCP_DEVICE": "cpu", "ANIME_MCP_LOG_LEVEL": "INFO", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    env = cli_env(base / "data", tiny_clip, ANIME_MCP_LOG_LEVEL="INFO")
+    proc = run_cli(env, "index", str(slice_file), "--no-images")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "indexed 120 new" in proc.stderr
     assert proc.stdout == ""  # progress and summary go to stderr
-    again = subprocess.run([sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images"],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    again = run_cli(env, "index", str(slice_file), "--no-images")
     assert again.returncode == 0 and "skipped 120 unchanged" in again.stderr
     return env
 
@@ -82,36 +74,11 @@ async def test_stdio_with_the_sdk_client(served_dir):
         assert not result.is_error and result.structured_content["results"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def http_server(served_dir):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-                            cwd=ROOT, env=served_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()[-2000:]
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("HTTP server did not become healthy")
+    proc, base = start_http_server(served_dir)
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 @pytest.mark.anyio
