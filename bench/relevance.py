@@ -247,7 +247,9 @@ async def main() -> int:
     notes = args.out / "relevance-notes.md"
     (args.out / "relevance.md").write_text(text + ("\n" + notes.read_text() if notes.exists() else ""), encoding="utf-8")
     (args.out / "relevance.json").write_text(json.dumps(
-        {"rows": rows, "grid": grid, "filter_check": fcheck, "beats_baselines": beats}, indent=1,
+        # the grid's rankings would make the file ten times larger; its metrics are enough to compare
+        {"rows": rows, "grid": {k: {f: v for f, v in g.items() if f != "ranked"} for k, g in grid.items()},
+         "filter_check": fcheck, "beats_baselines": beats}, indent=1,
         ensure_ascii=False), encoding="utf-8")
     return 0 if all(beats.values()) and fcheck["violations_or_short"] == 0 else 1
 

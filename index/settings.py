@@ -34,6 +34,11 @@ class EmbeddingSettings(BaseSettings):
         None, description="OpenCLIP pretrained tag or local checkpoint file (overrides the profile)."
     )
     device: str = Field("auto", description="auto, cuda, cuda:N, mps or cpu.")
+    cpu_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="Text model arithmetic on CPU; auto uses bfloat16 where the CPU has native bf16 "
+        "(AVX512-BF16/AMX), else float32. GPUs always run fp16.",
+    )
     text_batch_size: int = Field(0, description="Texts per encoder call; 0 picks 256 on GPU, 32 on CPU.")
     image_batch_size: int = Field(0, description="Images per encoder call; 0 picks 128 on GPU, 16 on CPU.")
     max_seq_length: int | None = Field(None, description="Token window; default is the model's own (bge-m3: 8192).")

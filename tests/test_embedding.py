@@ -62,9 +62,18 @@ def test_text_vectors_are_unit_float32_rows(embedding_module):
 
 
 def test_short_text_matches_the_models_own_pooling(embedding_module, text_model_path):
+    import contextlib
+
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    reference = SentenceTransformer(str(text_model_path), device="cpu").encode([SYNOPSIS], normalize_embeddings=True)
+    same_precision = (
+        torch.autocast("cpu", dtype=torch.bfloat16)
+        if embedding_module.describe()["text_precision"] == "bfloat16"
+        else contextlib.nullcontext()
+    )
+    with same_precision:
+        reference = SentenceTransformer(str(text_model_path), device="cpu").encode([SYNOPSIS], normalize_embeddings=True)
     np.testing.assert_allclose(embedding_module.embed_documents([SYNOPSIS]), reference, atol=1e-5)
 
 
@@ -270,6 +279,46 @@ def test_profiles_resolve_models_and_overrides(text_model_path):
         resolve_models(EmbeddingSettings(_env_file=None, device="tpu"))
 
 
+def test_cpu_precision_bf16_only_where_the_cpu_has_it(monkeypatch):
+    from pydantic import ValidationError
+
+    from index.embedding import profiles
+
+    assert profiles.resolve_text_precision("cuda:0", "float32") == "float16"  # GPUs always fp16
+    assert profiles.resolve_text_precision("mps", "bfloat16") == "float32"
+    assert profiles.resolve_text_precision("cpu", "float32") == "float32"
+    assert profiles.resolve_text_precision("cpu", "bfloat16") == "bfloat16"  # asked for: honoured
+    monkeypatch.setattr(profiles, "cpu_has_native_bf16", lambda: True)
+    assert profiles.resolve_text_precision("cpu", "auto") == "bfloat16"
+    monkeypatch.setattr(profiles, "cpu_has_native_bf16", lambda: False)  # emulated bf16 is slower: keep fp32
+    assert profiles.resolve_text_precision("cpu", "auto") == "float32"
+    with pytest.raises(ValidationError, match="cpu_precision"):
+        EmbeddingSettings(_env_file=None, cpu_precision="int8")
+
+
+def test_bf16_text_vectors_match_float32_and_rank_the_same(text_model_path):
+    """bf16 (the default on CPUs with native bf16) must not move vectors: the index may have been
+    built at the other precision."""
+    from index.embedding.text_encoder import TextEncoder
+
+    queries = ["alchemy brothers", "ramen shop by the sea", "space fleets at war", "求道者 アニメ"]
+    docs = [SYNOPSIS, COOKING, SPACE, COOKING * 40]  # the last one is chunked and pooled
+    encoders = {
+        p: TextEncoder(str(text_model_path), device="cpu", batch_size=32, precision=p) for p in ("float32", "bfloat16")
+    }
+    assert encoders["bfloat16"].precision == "bfloat16"
+    q = {p: e.embed_queries(queries) for p, e in encoders.items()}
+    d = {p: e.embed_documents(docs) for p, e in encoders.items()}
+    for p in encoders:
+        assert_unit_rows(q[p], 4, 384)
+        assert_unit_rows(d[p], 4, 384)
+    assert np.min(np.sum(q["float32"] * q["bfloat16"], axis=1)) > 0.999
+    assert np.min(np.sum(d["float32"] * d["bfloat16"], axis=1)) > 0.999
+    ranks = {p: np.argsort(-(q[p][:3] @ d[p][:3].T), axis=1) for p in encoders}
+    np.testing.assert_array_equal(ranks["float32"], ranks["bfloat16"])
+    np.testing.assert_array_equal(ranks["float32"][:, 0], [0, 1, 2])
+
+
 def test_other_architecture_without_weights_is_unavailable_not_random(text_model_path):
     module = EmbeddingModule(
         EmbeddingSettings(_env_file=None, profile="lite", device="cpu", text_model=str(text_model_path),
@@ -363,4 +412,7 @@ def test_describe_reports_models_dims_device_batches(embedding_module):
     assert info["text_dim"] == 384 and info["image_dim"] == 32
     assert info["text_window_tokens"] == 256
     assert info["text_batch_size"] == 32 and info["image_batch_size"] == 16
+    from index.embedding.profiles import resolve_text_precision
+
+    assert info["text_precision"] == resolve_text_precision("cpu", "auto")
     assert info["image_model"] == "tiny-clip-test"

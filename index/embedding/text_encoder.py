@@ -7,6 +7,7 @@ token counts) and re-normalised, so that the end of a long synopsis still counts
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ class TextEncoder:
         batch_size: int,
         max_seq_length: int | None = None,
         chunk_overlap_tokens: int = 32,
+        precision: str = "float32",
     ) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
         self.model_name = model_name_or_path
@@ -76,7 +79,16 @@ class TextEncoder:
             ) from exc
         if device.startswith("cuda"):
             model.half()  # fp16 doubles throughput on GPU; outputs are cast back to float32
+            precision = "float16"
         model.eval()
+        # CPU bf16 runs under autocast: weights stay float32 (norms, softmax and pooling too), only
+        # the matrix products use the CPU's bf16 units.
+        self.precision = precision
+        self._autocast = (
+            (lambda: torch.autocast("cpu", dtype=torch.bfloat16))
+            if precision == "bfloat16" and device == "cpu"
+            else contextlib.nullcontext
+        )
         if max_seq_length:
             model.max_seq_length = max_seq_length
         window = model.max_seq_length
@@ -103,7 +115,8 @@ class TextEncoder:
         self._budget_query = self._budget(specials, self.query_prompt)
         self._budget_document = self._budget(specials, self.document_prompt)
         logger.info(
-            "text model %s: dim %d, window %d tokens, device %s", model_name_or_path, self.dim, self.window, device
+            "text model %s: dim %d, window %d tokens, device %s, %s",
+            model_name_or_path, self.dim, self.window, device, self.precision,
         )
 
     def _budget(self, specials: int, prompt: str) -> int:
@@ -144,7 +157,7 @@ class TextEncoder:
         vectors = np.empty((len(chunks.texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            with self._lock:
+            with self._lock, self._autocast():
                 out = encode(
                     [chunks.texts[i] for i in rows],
                     batch_size=self.batch_size,
