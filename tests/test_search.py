@@ -48,6 +48,24 @@ async def test_results_carry_what_a_user_needs(search_runtime):
     assert hit.vector_scores and "title_vector" in hit.vector_scores
 
 
+async def test_hits_hold_the_same_fields_as_the_stored_entry(search_runtime):
+    """Searches fetch only the payload parts a hit shows (HIT_PAYLOAD): nothing a user sees may go missing."""
+    from index.identity import point_id
+    from index.search.results import AnimeHit
+
+    engine = search_runtime.engine
+    pages = [await engine.search_text("space cowboys", limit=10),
+             await engine.browse(sort_by="score", limit=10)]
+    for page in pages:
+        hits = page.results
+        records = await engine.store.retrieve([point_id(h.id) for h in hits], with_payload=True)
+        full = {r.payload["anime_id"]: AnimeHit.from_payload(r.payload) for r in records}
+        assert len(full) == len(hits) == 10
+        for hit in hits:
+            assert hit.model_copy(update={"relevance": None}) == full[hit.id]
+        assert any(h.studios for h in hits) and all(h.genres for h in hits) and all(h.synopsis for h in hits)
+
+
 async def test_aspect_search_uses_that_vector_and_exact_words(search_runtime):
     page = await search_runtime.engine.search_text("Sunrise studio, Bandai Visual", aspects=["staff"], limit=5,
                                                    explain=True)

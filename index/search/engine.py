@@ -20,7 +20,7 @@ from index.schema import AnimeEntry
 from index.search.filters import SearchFilters, build_filter
 from index.search.queries import Leg, explain_requests, fused_request
 from index.search.resolve import AnimeResolver
-from index.search.results import AnimeHit, BrowsePage, DatabaseStats, FacetValue, SearchPage
+from index.search.results import HIT_PAYLOAD, AnimeHit, BrowsePage, DatabaseStats, FacetValue, SearchPage
 from index.search.tuning import SearchSettings
 from index.storage.base import VectorStore
 from index.storage.lexical import lexical_query
@@ -124,7 +124,7 @@ class SearchEngine:
     async def _run(self, legs: list[Leg], qfilter: models.Filter | None, limit: int, offset: int,
                    explain: bool, method: str, diversify_anchor: list[float] | None = None) -> SearchPage:
         request = fused_request(legs, settings=self.settings, query_filter=qfilter, limit=limit, offset=offset,
-                                diversify_anchor=diversify_anchor)
+                                with_payload=HIT_PAYLOAD, diversify_anchor=diversify_anchor)
         points = await self.store.query(request)
         hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
         if explain and points:
@@ -248,7 +248,7 @@ class SearchEngine:
         qfilter = await self._filter(filters)
         key, direction = SORT_KEYS[sort_by]
         request = models.QueryRequest(query=models.OrderByQuery(order_by=models.OrderBy(key=key, direction=direction)),
-                                      filter=qfilter, limit=limit, offset=offset, with_payload=True)
+                                      filter=qfilter, limit=limit, offset=offset, with_payload=HIT_PAYLOAD)
         points = await self.store.query(request)
         total = await self.store.count(qfilter)
         counts = {f: [FacetValue(value=v, count=c) for v, c in await self.store.facet(f, facet_filter=qfilter)]

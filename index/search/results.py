@@ -9,6 +9,16 @@ from pydantic import BaseModel, Field
 from index.payload_fields import ENTRY_KEY, IMAGE_URL_KEY, SYNOPSIS_SHORT_KEY
 
 
+# The payload a hit is built from (nested paths select parts of the stored entry). Searches ask for
+# these instead of the whole payload: a fully enriched entry is tens of kilobytes per result that the
+# engine would copy into Python objects only for from_payload to drop.
+HIT_PAYLOAD: list[str] = [
+    "anime_id", "title", "type", "year", "season", "episodes", "score", SYNOPSIS_SHORT_KEY, IMAGE_URL_KEY,
+    f"{ENTRY_KEY}.id", f"{ENTRY_KEY}.title", f"{ENTRY_KEY}.title_english", f"{ENTRY_KEY}.genres",
+    f"{ENTRY_KEY}.staff_data.studios",
+]
+
+
 class AnimeHit(BaseModel):
     """One anime in a result list."""
 
@@ -30,6 +40,7 @@ class AnimeHit(BaseModel):
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], relevance: float | None = None) -> AnimeHit:
+        """Build from a full payload or one selected with HIT_PAYLOAD (keep the two in step)."""
         entry = payload.get(ENTRY_KEY) or {}
         staff = entry.get("staff_data") or {}
         return cls(
