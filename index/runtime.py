@@ -15,6 +15,7 @@ from index.search.tuning import SearchSettings
 from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
 from index.storage.base import CollectionSpec, VectorStore
 from index.storage.factory import open_store
+from index.storage.lexical import warm_lexical
 
 
 def collection_spec(embedder: EmbeddingModule) -> CollectionSpec:
@@ -58,7 +59,9 @@ async def open_runtime(
     if embedder is None:
         embedder = await anyio.to_thread.run_sync(get_embedding_module, embedding or EmbeddingSettings())
     if warmup:
-        await anyio.to_thread.run_sync(embedder.warmup)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, embedder.warmup)
+            tg.start_soon(anyio.to_thread.run_sync, warm_lexical)
     store = store or open_store(storage or StorageSettings())
     await store.open(collection_spec(embedder), recreate=recreate, create=create)
     fetcher = ImageFetcher(fetch or ImageFetchSettings())
