@@ -44,7 +44,9 @@ class EmbeddingSettings(BaseSettings):
     max_seq_length: int | None = Field(None, description="Token window; default is the model's own (bge-m3: 8192).")
     chunk_overlap_tokens: int = Field(32, description="Overlap between chunks of text longer than the window.")
     image_enabled: bool = Field(True, description="Load the image model; off makes image search report an error.")
-    micro_batch_window_ms: float = Field(3.0, description="How long a query waits to share one encoder call.")
+    micro_batch_window_ms: float = Field(
+        3.0, description="How long a query waits to share one encoder call while queries overlap (a lone query never waits).",
+    )
 
 
 class ImageFetchSettings(BaseSettings):

@@ -1,7 +1,8 @@
 """Micro-batching of single queries: requests arriving within a short window share one encoder call.
 
 An encoder call on 32 short queries costs little more than on one, so under concurrent load this
-multiplies throughput. A worker thread (not the event loop) collects requests and runs the encoder;
+multiplies throughput. A query that arrives alone is encoded at once (no window to wait out); the
+window applies only while requests overlap. A worker thread (not the event loop) collects requests and runs the encoder;
 async callers wait on an anyio Event, so no thread is held per waiting query and any anyio backend
 or event loop works.
 """
@@ -71,23 +72,37 @@ class MicroBatcher:
                 self._thread.start()
 
     def _loop(self) -> None:
+        # The window only pays off when requests overlap. A lone caller (one assistant on stdio) is
+        # encoded at once; once requests overlap (a batch of several, or more queued while encoding)
+        # the worker waits the window for company, and stops waiting when the overlap ends.
+        overlapping = False
         while True:
             first = self._queue.get()
             if first is _STOP:
                 return
             batch = [first]
-            deadline = time.monotonic() + self._window_s
-            while len(batch) < self._max_batch:
-                remaining = deadline - time.monotonic()
-                try:
-                    nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    self._queue.put(_STOP)
-                    break
-                batch.append(nxt)
+            stopping = self._collect(batch, 0.0)
+            if not stopping and (overlapping or len(batch) > 1):
+                stopping = self._collect(batch, self._window_s)
             self._run_batch(batch)
+            if stopping:
+                return
+            overlapping = len(batch) > 1 or not self._queue.empty()
+
+    def _collect(self, batch: list, window_s: float) -> bool:
+        """Add queued items to `batch` for up to `window_s` (0: only those already queued), at most
+        max_batch in all; True when a stop request was seen."""
+        deadline = time.monotonic() + window_s
+        while len(batch) < self._max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if nxt is _STOP:
+                return True
+            batch.append(nxt)
+        return False
 
     def _run_batch(self, batch: list[tuple[Any, Future]]) -> None:
         live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
