@@ -1,8 +1,9 @@
-"""Performance benchmark: latency per layer, HTTP throughput, memory, disk, cold start.
+"""Performance benchmark: latency per tool and layer, HTTP throughput, memory, disk, cold start.
 
 Why: every layer above the store (engine, MCP framing, stdio, HTTP) must cost little next to the "bare" work
-(query encoding + one raw store query), and the HTTP server must use concurrency. One command, bounded loops,
-loopback only; it works on a copy of the index, so a running server keeps its directory lock.
+(query encoding + the raw store calls, bench/perf_latency.py), and the HTTP server must use concurrency. One command, bounded loops,
+loopback only; every process (this one, the stdio server, the HTTP server) opens its own copy of the index,
+since an embedded index is locked by the process that opened it.
 
     ANIME_MCP_DATA_DIR=/tmp/idx_bench .venv/bin/python -m bench.performance [--quick]
 Writes bench/results/performance-cpu.md (and .json).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -31,8 +33,9 @@ import httpx
 import psutil
 from mcp import Client, StdioServerParameters
 
+from bench.perf_latency import cases, image_search_error, interleaved
+from bench.search_bench import pictures
 from index.runtime import open_runtime
-from index.search.queries import fused_request
 from index.settings import StorageSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,49 +81,6 @@ def search_ok(result: Any) -> None:
         raise RuntimeError(f"search_anime failed: {result.content}")
 
 
-async def in_process(texts: list[str], n: int) -> dict[str, list[float]]:
-    """Bare (encode + raw store query), engine.search_text, and search_anime through an in-process mcp.Client."""
-    from server.app import build_server
-    from server.state import AppState
-
-    rt = await open_runtime(create=False)
-    engine = rt.engine
-    try:
-        async def bare(q: str) -> None:
-            legs = await engine._text_legs(q, None)  # the same query encoding + legs the engine uses
-            await rt.store.query(fused_request(legs, settings=engine.settings, query_filter=None, limit=10))
-
-        async def eng(q: str) -> None:
-            await engine.search_text(q, limit=10)
-
-        res = {"bare": await timed_loop(bare, texts, n), "engine": await timed_loop(eng, texts, n)}
-
-        async def loader():
-            return rt
-
-        async with Client(build_server(AppState(loader=loader))) as c:
-            async def tool(q: str) -> None:
-                search_ok(await c.call_tool("search_anime", {"query": q, "limit": 10}))
-            res["mcp in-process"] = await timed_loop(tool, texts, n)
-        # the bare reference again at the end: machine noise shows as a difference between the two
-        res["bare (again)"] = await timed_loop(bare, texts, n)
-        return res
-    finally:
-        await rt.close()
-
-
-async def stdio(texts: list[str], n: int, env: dict[str, str]) -> tuple[float, list[float]]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "serve"], env=env, cwd=str(ROOT))
-    t0 = time.perf_counter()
-    async with Client(params) as c:
-        search_ok(await c.call_tool("search_anime", {"query": texts[0], "limit": 10}))
-        cold = time.perf_counter() - t0
-
-        async def tool(q: str) -> None:
-            search_ok(await c.call_tool("search_anime", {"query": q, "limit": 10}))
-        return cold, await timed_loop(tool, texts, n)
-
-
 def start_http(env: dict[str, str], port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -138,93 +98,141 @@ def start_http(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("HTTP server did not become healthy in 180 s")
 
 
-async def http_phase(texts: list[str], n: int, per_level: int, mem_queries: int, env: dict[str, str]) -> dict[str, Any]:
-    port = free_port()
-    proc = start_http(env, port)
-    ps = psutil.Process(proc.pid)
-    url = f"http://127.0.0.1:{port}/mcp"
-    out: dict[str, Any] = {}
+async def throughput(url: str, texts: list[str], per_level: int) -> dict[int, dict[str, float]]:
+    """1, 8 and 32 concurrent MCP clients over HTTP, each sending searches back to back."""
+    out = {}
+    for clients in (1, 8, 32):
+        each = max(2, per_level // clients)
+        lat: list[float] = []
+
+        async def worker(w: int) -> None:
+            async with Client(url) as c:
+                await c.call_tool("search_anime", {"query": texts[w % len(texts)], "limit": 10})  # session warm
+                await ready.wait()
+                for i in range(each):
+                    t0 = time.perf_counter()
+                    search_ok(await c.call_tool("search_anime", {"query": texts[(w * 7 + i) % len(texts)], "limit": 10}))
+                    lat.append((time.perf_counter() - t0) * 1000)
+
+        ready = asyncio.Event()
+        tasks = [asyncio.create_task(worker(w)) for w in range(clients)]
+        await asyncio.sleep(0.5 + 0.05 * clients)  # let every session open before the clock starts
+        t0 = time.perf_counter()
+        ready.set()
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - t0
+        out[clients] = {"requests": len(lat), "rps": len(lat) / wall, "p50": pct(lat, 50), "p99": pct(lat, 99)}
+    return out
+
+
+async def queries_for_memory(url: str, texts: list[str], n: int) -> int:
+    async with Client(url) as c:
+        done = 0
+        while done < n:
+            await asyncio.gather(*[c.call_tool("search_anime", {"query": texts[(done + j) % len(texts)], "limit": 10})
+                                   for j in range(8)])
+            done += 8
+    return done
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        async with Client(url) as c:
-            async def tool(q: str) -> None:
-                search_ok(await c.call_tool("search_anime", {"query": q, "limit": 10}))
-            out["latency"] = await timed_loop(tool, texts, n)
-        out["rss_after_load_mb"] = ps.memory_info().rss / 2**20
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
-        throughput = {}
-        for clients in (1, 8, 32):
-            each = max(2, per_level // clients)
-            lat: list[float] = []
 
-            async def worker(w: int) -> None:
-                async with Client(url) as c:
-                    await c.call_tool("search_anime", {"query": texts[w % len(texts)], "limit": 10})  # session warm
-                    await ready.wait()
-                    for i in range(each):
-                        t0 = time.perf_counter()
-                        search_ok(await c.call_tool("search_anime",
-                                                    {"query": texts[(w * 7 + i) % len(texts)], "limit": 10}))
-                        lat.append((time.perf_counter() - t0) * 1000)
+async def measure(texts: list[str], rounds: int, per_level: int, mem_q: int, copies: dict[str, Path]) -> dict[str, Any]:
+    from server.app import build_server
+    from server.state import AppState
 
-            ready = asyncio.Event()
-            tasks = [asyncio.create_task(worker(w)) for w in range(clients)]
-            await asyncio.sleep(0.5 + 0.05 * clients)  # let every session open before the clock starts
-            t0 = time.perf_counter()
-            ready.set()
-            await asyncio.gather(*tasks)
-            wall = time.perf_counter() - t0
-            throughput[clients] = {"requests": len(lat), "rps": len(lat) / wall, "p50": pct(lat, 50),
-                                   "p99": pct(lat, 99)}
-        out["throughput"] = throughput
+    # the per-client rate limit (default 120 calls/min, all loopback clients count as one) is for exposed
+    # servers; this benchmark measures capacity, so it is off here
+    env = {**os.environ, "ANIME_MCP_LOG_LEVEL": "WARNING", "ANIME_MCP_RATE_LIMIT_PER_MINUTE": "0"}
+    r: dict[str, Any] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        rt = await open_runtime(create=False, storage=StorageSettings(data_dir=copies["in-process"]))
+        stack.push_async_callback(rt.close)
+        r["entries"] = (await rt.engine.stats()).entries
+        r["models"] = {k: rt.embedder.describe()[k] for k in ("text_model", "text_precision", "image_model",
+                                                               "image_pretrained")}
+        records, _ = await rt.store.scroll(limit=60, with_payload=["anime_id"])
+        ids = [rec.payload["anime_id"] for rec in records]
+        pics = pictures(16)
+        all_cases = cases(texts, ids, pics)
+        r["image_error"] = await image_search_error(rt, pics[0])
+        if r["image_error"]:
+            all_cases = [c for c in all_cases if not c.image]
 
-        async with Client(url) as c:
-            done = 0
-            while done < mem_queries:
-                await asyncio.gather(*[c.call_tool("search_anime", {"query": texts[(done + j) % len(texts)],
-                                                                    "limit": 10}) for j in range(8)])
-                done += 8
-        out["mem_queries"] = done
-        out["rss_after_queries_mb"] = ps.memory_info().rss / 2**20
-        return out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        async def loader():
+            return rt
+
+        clients = {"mcp in-process": await stack.enter_async_context(Client(build_server(AppState(loader=loader))))}
+        params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "serve"],
+                                       env={**env, "ANIME_MCP_DATA_DIR": str(copies["stdio"])}, cwd=str(ROOT))
+        t0 = time.perf_counter()  # cold start: process start to the first answered search_anime
+        clients["stdio"] = await stack.enter_async_context(Client(params))
+        search_ok(await clients["stdio"].call_tool("search_anime", {"query": texts[0], "limit": 10}))
+        r["cold_start_s"] = time.perf_counter() - t0
+
+        port = free_port()
+        proc = start_http({**env, "ANIME_MCP_DATA_DIR": str(copies["http"])}, port)
+        stack.callback(stop, proc)
+        server = psutil.Process(proc.pid)
+        url = f"http://127.0.0.1:{port}/mcp"
+        clients["http"] = await stack.enter_async_context(Client(url))
+
+        await interleaved(all_cases, rt, clients, rounds)
+        r["latency"] = {c.name: {layer: summary(v) for layer, v in c.samples.items()} for c in all_cases}
+        r["rss_after_load_mb"] = server.memory_info().rss / 2**20
+        r["throughput"] = await throughput(url, texts, per_level)
+        r["mem_queries"] = await queries_for_memory(url, texts, mem_q)
+        r["rss_after_queries_mb"] = server.memory_info().rss / 2**20
+    return r
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "p50": pct(values, 50), "p99": pct(values, 99), "mean": statistics.fmean(values)}
 
 
 def render(r: dict[str, Any], quick: bool) -> str:
-    # reference: both bare loops pooled (one before, one after the in-process layers), so drift of a shared
-    # 2-core machine during the run does not land on one side of the ratio only
-    bare = statistics.median(r["latency"]["bare"] + r["latency"]["bare (again)"])
-    rows = ["| layer | p50 ms | p99 ms | p50 / bare |", "|---|---:|---:|---:|"]
-    for name, vals in r["latency"].items():
-        rows.append(f"| {name} | {pct(vals, 50):.1f} | {pct(vals, 99):.1f} | {pct(vals, 50) / bare:.2f}x |")
-    tp = r["http"]["throughput"]
+    rows = ["| tool | bare p50 / p99 ms | engine | MCP in-process | MCP stdio | MCP streamable HTTP |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for name, layers in r["latency"].items():
+        bare = layers["bare"]["p50"]
+        cells = [f"{v['p50']:.1f} / {v['p99']:.1f} ({v['p50'] / bare:.2f}x)" for k, v in layers.items() if k != "bare"]
+        rows.append(f"| {name} | {bare:.1f} / {layers['bare']['p99']:.1f} | " + " | ".join(cells) + " |")
+    tp = r["throughput"]
     trows = ["| concurrent HTTP clients | requests | req/s | p50 ms | p99 ms | req/s vs 1 client |",
              "|---:|---:|---:|---:|---:|---:|"]
     for c, v in tp.items():
         trows.append(f"| {c} | {v['requests']} | {v['rps']:.1f} | {v['p50']:.1f} | {v['p99']:.1f} | "
                      f"{v['rps'] / tp[1]['rps']:.2f}x |")
-    stdio_ratio = pct(r["latency"]["stdio search_anime"], 50) / bare
+    search = r["latency"]["search_anime"]
+    stdio_ratio = search["stdio"]["p50"] / search["bare"]["p50"]
     tp_ratio = tp[32]["rps"] / tp[1]["rps"]
     t1 = ("HOLD" if stdio_ratio <= 1.3 else "MISS") + f": stdio search_anime p50 = {stdio_ratio:.2f}x bare (target <= 1.3x)"
     t2 = ("HOLD" if tp_ratio >= 3 else "MISS") + f": 32-client throughput = {tp_ratio:.2f}x the 1-client rate (target >= 3x)"
+    m = r["models"]
+    images = ("" if not r["image_error"] else f" Image tools left out: {r['image_error']}")
     return "\n".join([
         f"# Performance ({'quick' if quick else 'full'} run, CPU)", "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; index {r['entries']} entries at a copy of {r['source']}; "
-        f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}; {r['n']} timed searches per layer, "
-        "queries from bench/queries.json (search_anime limit 10). 'bare' = query encoding + one raw store query "
-        "(the same fused request), measured twice in the same run and pooled as the reference. The benchmark client runs "
-        "on the same machine and takes CPU from the server. HTTP server run with ANIME_MCP_RATE_LIMIT_PER_MINUTE=0 "
-        "(the default 120 calls/min per client would cap the load test).", "",
-        "## Latency", "", *rows, "",
+        f"{platform.python_version()}; index {r['entries']} entries, copies of {r['source']}; "
+        f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, text model {m['text_model']} "
+        f"({m['text_precision']}), image model {m['image_model']} ({Path(str(m['image_pretrained'])).name}); {r['rounds']} timed calls per tool and layer, queries from "
+        "bench/queries.json, limit 10. The layers are timed interleaved (blocks of 10 calls per layer, each after one "
+        "untimed call, in a rotating order) so machine drift lands on all of them alike. The benchmark client runs on the same "
+        "machine and takes CPU from the server. HTTP server run with ANIME_MCP_RATE_LIMIT_PER_MINUTE=0 (the "
+        "default 120 calls/min per client would cap the load test)." + images, "",
+        "## Latency per tool", "",
+        "Cells: p50 / p99 ms (p50 / bare p50). 'bare' = query encoding + the raw store calls with the same request "
+        "(bench/perf_latency.py).", "", *rows, "",
         "## Throughput (streamable HTTP, loopback)", "", *trows, "",
         "## Memory, disk, cold start", "",
-        f"- server RSS after load (HTTP, after the latency loop): {r['http']['rss_after_load_mb']:.0f} MiB",
-        f"- server RSS after {r['http']['mem_queries']} more queries: {r['http']['rss_after_queries_mb']:.0f} MiB",
+        f"- server RSS after load (HTTP, after the latency rounds): {r['rss_after_load_mb']:.0f} MiB",
+        f"- server RSS after {r['mem_queries']} more queries: {r['rss_after_queries_mb']:.0f} MiB",
         f"- index on disk: {r['disk_mb']:.1f} MiB",
         f"- cold start (process start to first answered search_anime over stdio): {r['cold_start_s']:.1f} s", "",
         "## Targets", "", f"- {t1}", f"- {t2}", "",
@@ -233,29 +241,19 @@ def render(r: dict[str, Any], quick: bool) -> str:
 
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="fewer iterations (about a minute)")
+    ap.add_argument("--quick", action="store_true", help="fewer iterations (a few minutes)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    n, per_level, mem_q = (40, 64, 200) if args.quick else (200, 256, 1000)
-    source = Path(StorageSettings().data_dir if hasattr(StorageSettings(), "data_dir")
-                  else os.environ["ANIME_MCP_DATA_DIR"]).expanduser()
+    rounds, per_level, mem_q = (30, 64, 200) if args.quick else (150, 256, 1000)
+    source = Path(StorageSettings().data_dir).expanduser()
     texts = load_texts()
     with tempfile.TemporaryDirectory(prefix="anime-perf-") as tmp:
-        copy = Path(tmp) / "index"
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("*.lock", "lock"))
-        os.environ["ANIME_MCP_DATA_DIR"] = str(copy)
-        # the per-client rate limit (default 120 calls/min, all loopback clients count as one) is for
-        # exposed servers; this benchmark measures capacity, so it is off here
-        env = {**os.environ, "ANIME_MCP_LOG_LEVEL": "WARNING", "ANIME_MCP_RATE_LIMIT_PER_MINUTE": "0"}
-        r: dict[str, Any] = {"n": n, "source": str(source), "disk_mb": dir_size(source) / 2**20}
-        r["latency"] = await in_process(texts, n)
-        rt = await open_runtime(create=False, warmup=False)
-        r["entries"] = (await rt.engine.stats()).entries
-        await rt.close()
-        r["cold_start_s"], r["latency"]["stdio search_anime"] = await stdio(texts, n, env)
-        r["http"] = await http_phase(texts, n, per_level, mem_q, env)
-        r["latency"]["http search_anime"] = r["http"].pop("latency")
+        copies = {p: Path(tmp) / p for p in ("in-process", "stdio", "http")}
+        for copy in copies.values():
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("*.lock", "lock"))
+        r = await measure(texts, rounds, per_level, mem_q, copies)
+    r.update(rounds=rounds, source=str(source), disk_mb=dir_size(source) / 2**20)
     text = render(r, args.quick)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
