@@ -39,6 +39,10 @@ class EmbeddingSettings(BaseSettings):
         description="Text model arithmetic on CPU; auto uses bfloat16 where the CPU has native bf16 "
         "(AVX512-BF16/AMX), else float32. GPUs always run fp16.",
     )
+    query_threads: int = Field(
+        0, description="CPU threads per query encoding; 0 picks all cores but one (left to the server's requests). "
+        "Indexing uses every core.",
+    )
     text_batch_size: int = Field(0, description="Texts per encoder call; 0 picks 256 on GPU, 32 on CPU.")
     image_batch_size: int = Field(0, description="Images per encoder call; 0 picks 128 on GPU, 16 on CPU.")
     max_seq_length: int | None = Field(None, description="Token window; default is the model's own (bge-m3: 8192).")

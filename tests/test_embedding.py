@@ -296,6 +296,16 @@ def test_cpu_precision_bf16_only_where_the_cpu_has_it(monkeypatch):
         EmbeddingSettings(_env_file=None, cpu_precision="int8")
 
 
+def test_query_encoding_leaves_a_core_to_the_server(monkeypatch):
+    from index.embedding import profiles
+
+    assert profiles.resolve_query_threads("cuda", 0) == 0  # not ours to set on a GPU
+    for cores, threads in ((1, 1), (2, 1), (16, 15)):
+        monkeypatch.setattr(profiles, "usable_cores", lambda c=cores: c)
+        assert profiles.resolve_query_threads("cpu", 0) == threads
+    assert profiles.resolve_query_threads("cpu", 3) == 3  # a setting wins
+
+
 def test_bf16_text_vectors_match_float32_and_rank_the_same(text_model_path):
     """bf16 (the default on CPUs with native bf16) must not move vectors: the index may have been
     built at the other precision."""
@@ -457,7 +467,8 @@ def test_describe_reports_models_dims_device_batches(embedding_module):
     assert info["text_dim"] == 384 and info["image_dim"] == 32
     assert info["text_window_tokens"] == 256
     assert info["text_batch_size"] == 32 and info["image_batch_size"] == 16
-    from index.embedding.profiles import resolve_text_precision
+    from index.embedding.profiles import resolve_query_threads, resolve_text_precision
 
     assert info["text_precision"] == resolve_text_precision("cpu", "auto")
+    assert info["query_threads"] == resolve_query_threads("cpu", 0)
     assert info["image_model"] == "tiny-clip-test"

@@ -44,6 +44,7 @@ class EmbeddingModule:
             max_seq_length=self.settings.max_seq_length,
             chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
             precision=m.text_precision,
+            query_threads=m.query_threads,
         )
         logger.info("text model ready in %.1fs", time.perf_counter() - started)
         window_s = self.settings.micro_batch_window_ms / 1000.0
@@ -234,6 +235,7 @@ class EmbeddingModule:
             "query_prompt": self._text.query_prompt,
             "text_batch_size": m.text_batch_size,
             "text_precision": self._text.precision,
+            "query_threads": self._text.query_threads,
             "image_enabled": self.settings.image_enabled,
             "image_model": self.image_model_name,
             "image_pretrained": m.image_pretrained,

