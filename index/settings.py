@@ -43,10 +43,6 @@ class EmbeddingSettings(BaseSettings):
         0, description="CPU threads per query encoding; 0 picks all cores but one (left to the server's requests). "
         "Indexing uses every core.",
     )
-    trace_text_model: bool = Field(
-        True, description="Run the text model as a checked TorchScript trace on CPU: the eager model waits for "
-        "Python's GIL at every layer while the server is busy.",
-    )
     text_batch_size: int = Field(0, description="Texts per encoder call; 0 picks 256 on GPU, 32 on CPU.")
     image_batch_size: int = Field(0, description="Images per encoder call; 0 picks 128 on GPU, 16 on CPU.")
     max_seq_length: int | None = Field(None, description="Token window; default is the model's own (bge-m3: 8192).")

@@ -45,7 +45,6 @@ class EmbeddingModule:
             chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
             precision=m.text_precision,
             query_threads=m.query_threads,
-            trace=self.settings.trace_text_model,
         )
         logger.info("text model ready in %.1fs", time.perf_counter() - started)
         window_s = self.settings.micro_batch_window_ms / 1000.0
@@ -237,7 +236,6 @@ class EmbeddingModule:
             "text_batch_size": m.text_batch_size,
             "text_precision": self._text.precision,
             "query_threads": self._text.query_threads,
-            "text_traced": self._text.traced,
             "image_enabled": self.settings.image_enabled,
             "image_model": self.image_model_name,
             "image_pretrained": m.image_pretrained,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embedding.errors import TextModelUnavailable
-from index.embedding.traced import trace_transformer
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +64,6 @@ class TextEncoder:
         chunk_overlap_tokens: int = 32,
         precision: str = "float32",
         query_threads: int = 0,
-        trace: bool = False,
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -84,7 +82,6 @@ class TextEncoder:
             model.half()  # fp16 doubles throughput on GPU; outputs are cast back to float32
             precision = "float16"
         model.eval()
-        self.traced = trace and device == "cpu" and trace_transformer(model)
         # CPU bf16 runs under autocast: weights stay float32 (norms, softmax and pooling too), only
         # the matrix products use the CPU's bf16 units.
         self.precision = precision
