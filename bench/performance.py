@@ -98,8 +98,15 @@ def start_http(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("HTTP server did not become healthy in 180 s")
 
 
-async def throughput(url: str, texts: list[str], per_level: int) -> dict[int, dict[str, float]]:
-    """1, 8 and 32 concurrent MCP clients over HTTP, each sending searches back to back."""
+def cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+async def throughput(url: str, texts: list[str], per_level: int, server: psutil.Process) -> dict[int, dict[str, float]]:
+    """1, 8 and 32 concurrent MCP clients over HTTP, each sending searches back to back; with the CPU time
+    the server and this client process spent per request (they share the machine's cores)."""
+    me = psutil.Process()
     out = {}
     for clients in (1, 8, 32):
         each = max(2, per_level // clients)
@@ -117,11 +124,14 @@ async def throughput(url: str, texts: list[str], per_level: int) -> dict[int, di
         ready = asyncio.Event()
         tasks = [asyncio.create_task(worker(w)) for w in range(clients)]
         await asyncio.sleep(0.5 + 0.05 * clients)  # let every session open before the clock starts
-        t0 = time.perf_counter()
+        t0, server0, client0 = time.perf_counter(), cpu_seconds(server), cpu_seconds(me)
         ready.set()
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
-        out[clients] = {"requests": len(lat), "rps": len(lat) / wall, "p50": pct(lat, 50), "p99": pct(lat, 99)}
+        out[clients] = {"requests": len(lat), "rps": len(lat) / wall, "p50": pct(lat, 50), "p99": pct(lat, 99),
+                        "server_cpu_ms": (cpu_seconds(server) - server0) * 1000 / len(lat),
+                        "client_cpu_ms": (cpu_seconds(me) - client0) * 1000 / len(lat),
+                        "cores_busy": (cpu_seconds(server) - server0 + cpu_seconds(me) - client0) / wall}
     return out
 
 
@@ -186,7 +196,7 @@ async def measure(texts: list[str], rounds: int, per_level: int, mem_q: int, cop
         await interleaved(all_cases, rt, clients, rounds)
         r["latency"] = {c.name: {layer: summary(v) for layer, v in c.samples.items()} for c in all_cases}
         r["rss_after_load_mb"] = server.memory_info().rss / 2**20
-        r["throughput"] = await throughput(url, texts, per_level)
+        r["throughput"] = await throughput(url, texts, per_level, server)
         r["mem_queries"] = await queries_for_memory(url, texts, mem_q)
         r["rss_after_queries_mb"] = server.memory_info().rss / 2**20
     return r
@@ -204,11 +214,12 @@ def render(r: dict[str, Any], quick: bool) -> str:
         cells = [f"{v['p50']:.1f} / {v['p99']:.1f} ({v['p50'] / bare:.2f}x)" for k, v in layers.items() if k != "bare"]
         rows.append(f"| {name} | {bare:.1f} / {layers['bare']['p99']:.1f} | " + " | ".join(cells) + " |")
     tp = r["throughput"]
-    trows = ["| concurrent HTTP clients | requests | req/s | p50 ms | p99 ms | req/s vs 1 client |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    trows = ["| concurrent HTTP clients | requests | req/s | p50 ms | p99 ms | req/s vs 1 client | "
+             "server CPU ms/req | client CPU ms/req | cores busy |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c, v in tp.items():
         trows.append(f"| {c} | {v['requests']} | {v['rps']:.1f} | {v['p50']:.1f} | {v['p99']:.1f} | "
-                     f"{v['rps'] / tp[1]['rps']:.2f}x |")
+                     f"{v['rps'] / tp[1]['rps']:.2f}x | {v['server_cpu_ms']:.1f} | {v['client_cpu_ms']:.1f} | "
+                     f"{v['cores_busy']:.2f} |")
     search = r["latency"]["search_anime"]
     stdio_ratio = search["stdio"]["p50"] / search["bare"]["p50"]
     tp_ratio = tp[32]["rps"] / tp[1]["rps"]
