@@ -6,6 +6,7 @@ authentication and per-client limits from server.security, and a /health endpoin
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 
@@ -83,8 +84,4 @@ def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
 
 def _loop_options() -> dict[str, bool]:
     """uvloop where it is installed (not on Windows): 32 HTTP clients got ~13% more requests/s with it."""
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return {}
-    return {"use_uvloop": True}
+    return {"use_uvloop": True} if importlib.util.find_spec("uvloop") is not None else {}
