@@ -1,8 +1,8 @@
 """Performance benchmark: latency per tool and layer, HTTP throughput, memory, disk, cold start.
 
 Why: every layer above the store (engine, MCP framing, stdio, HTTP) must cost little next to the "bare" work
-(query encoding + the raw store calls, bench/perf_latency.py), and the HTTP server must use concurrency. One command, bounded loops,
-loopback only; every process (this one, the stdio server, the HTTP server) opens its own copy of the index,
+(query encoding + the raw store calls, bench/perf_latency.py), and the HTTP server must use concurrency. One
+command, bounded loops, loopback only; every process (this one, the stdio server, the HTTP server) opens its own copy of the index,
 since an embedded index is locked by the process that opened it.
 
     ANIME_MCP_DATA_DIR=/tmp/idx_bench .venv/bin/python -m bench.performance [--quick]
@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +50,6 @@ def pct(values: list[float], p: float) -> float:
 def load_texts() -> list[str]:
     data = json.loads((Path(__file__).resolve().parent / "queries.json").read_text(encoding="utf-8"))
     return [q["query"] for q in data["queries"]]
-
-
-async def timed_loop(fn: Callable[[str], Awaitable[Any]], texts: list[str], n: int, warm: int = 5) -> list[float]:
-    for t in texts[:warm]:
-        await fn(t)
-    out = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        await fn(texts[i % len(texts)])
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def dir_size(path: Path) -> int:
