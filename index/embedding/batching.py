@@ -2,9 +2,9 @@
 
 An encoder call on 32 short queries costs little more than on one, so under concurrent load this
 multiplies throughput. A query that arrives alone is encoded at once (no window to wait out); the
-window applies only while requests overlap. A worker thread (not the event loop) collects requests and runs the encoder;
-async callers wait on an anyio Event, so no thread is held per waiting query and any anyio backend
-or event loop works.
+window applies only while requests overlap. A worker thread (not the event loop) collects requests and
+runs the encoder; async callers wait on an anyio Event, so no thread is held per waiting query and any
+anyio backend or event loop works.
 """
 
 from __future__ import annotations

@@ -88,8 +88,7 @@ class TextEncoder:
         # Queries and documents want different thread counts (see profiles.resolve_query_threads); calls
         # are serialised by the lock, so each sets its own count for the thread it runs on.
         self.query_threads = query_threads if device == "cpu" else 0
-        self._threads = {True: self.query_threads, False: torch.get_num_threads() if self.query_threads else 0}
-        self._set_threads = torch.set_num_threads
+        self._document_threads = torch.get_num_threads()
         self._autocast = (
             (lambda: torch.autocast("cpu", dtype=torch.bfloat16))
             if precision == "bfloat16" and device == "cpu"
@@ -151,6 +150,8 @@ class TextEncoder:
     # -- internals ------------------------------------------------------------------------------
 
     def _embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        import torch
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         budget = self._budget_query if query else self._budget_document
@@ -164,8 +165,8 @@ class TextEncoder:
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             with self._lock, self._autocast():
-                if self._threads[query]:
-                    self._set_threads(self._threads[query])
+                if self.query_threads:
+                    torch.set_num_threads(self.query_threads if query else self._document_threads)
                 out = encode(
                     [chunks.texts[i] for i in rows],
                     batch_size=self.batch_size,
