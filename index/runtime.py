@@ -14,6 +14,7 @@ from index.search.engine import SearchEngine
 from index.search.tuning import SearchSettings
 from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
 from index.storage.base import CollectionSpec, VectorStore
+from index.storage.collection import keep_stored_image_layout
 from index.storage.factory import open_store
 from index.storage.lexical import warm_lexical
 
@@ -63,7 +64,10 @@ async def open_runtime(
             tg.start_soon(anyio.to_thread.run_sync, embedder.warmup)
             tg.start_soon(anyio.to_thread.run_sync, warm_lexical)
     store = store or open_store(storage or StorageSettings())
-    await store.open(collection_spec(embedder), recreate=recreate, create=create)
+    spec = collection_spec(embedder)
+    if not recreate:  # image search off: keep the image layout an existing index was built with
+        spec = keep_stored_image_layout(spec, await store.meta())
+    await store.open(spec, recreate=recreate, create=create)
     fetcher = ImageFetcher(fetch or ImageFetchSettings())
     engine = SearchEngine(store, embedder, search or SearchSettings(), image_fetcher=fetcher)
     return IndexRuntime(embedder=embedder, store=store, fetcher=fetcher, engine=engine)

@@ -200,6 +200,19 @@ def check_meta(stored: dict[str, Any] | None, expected: dict[str, Any], where: s
         )
 
 
+def keep_stored_image_layout(spec: CollectionSpec, stored: dict[str, Any] | None) -> CollectionSpec:
+    """With image search switched off the settings name no image model (``meta["image_model"]`` is
+    None): adopt the image model and size the index was built with, so turning pictures off leaves
+    an index built with them readable for text search (its picture vectors stay, unused)."""
+    if stored is None or spec.meta.get("image_model") is not None or stored.get("image_model") is None:
+        return spec
+    image_dim = stored.get("image_dim")
+    if not isinstance(image_dim, int) or image_dim <= 0:
+        return spec  # a damaged record: let check_meta name the difference
+    meta = {**spec.meta, "image_model": stored["image_model"], "image_dim": image_dim}
+    return CollectionSpec(text_dim=spec.text_dim, image_dim=image_dim, meta=meta)
+
+
 # ---------------------------------------------------------------------------- search defaults
 
 
@@ -258,6 +271,7 @@ __all__ = [
     "check_order_key",
     "collection_meta",
     "default_search_params",
+    "keep_stored_image_layout",
     "payload_indexes",
     "vector_layouts",
     "prepare_request",
