@@ -4,6 +4,12 @@ Re-importing the same anime from any file must land on the same point, so an id
 never depends on file order or run: it is the entry's own ``id`` when it has one,
 else it is read from the platform URLs in ``sources`` (``mal-1`` for
 https://myanimelist.net/anime/1, the same id the MyAnimeList snapshot uses).
+
+A derived id must survive a new release in which the entry's sources gain a site: an entry
+listed only on AniList (``anilist-5``) that later gains a MyAnimeList page would derive
+``mal-7``. So ``id_candidates`` lists every id its sources could name, and ingestion keeps the
+first one already in the index (index.ingest). Rule: an entry keeps its id as long as it keeps
+the source that named it; losing that source gives a new id (``--prune`` removes the old one).
 """
 
 from __future__ import annotations
@@ -103,6 +109,18 @@ def entry_id(entry: AnimeEntry) -> str:
     """The entry's stable id: its own ``id`` if set, else derived from its sources."""
     own = (entry.id or "").strip()
     return own or derive_id(entry.sources)
+
+
+def id_candidates(entry: AnimeEntry) -> list[str]:
+    """Ids the entry may already be stored under: its id first, then one per platform in its sources.
+
+    Only a derived id has alternatives; an id the file states is the only candidate.
+    """
+    own = entry_id(entry)
+    if entry.sources and own == derive_id(entry.sources):
+        others = [f"{key}-{value}" for key, value in source_ids(entry.sources).items()]
+        return list(dict.fromkeys([own, *others]))
+    return [own]
 
 
 def point_id(anime_id: str) -> str:

@@ -22,7 +22,7 @@ from typing import IO, Any
 import ijson
 from pydantic import ValidationError
 
-from index.identity import entry_id
+from index.identity import entry_id, source_ids
 # title_from_url is re-exported: code and tests import it from here
 from index.offline_db import normalise_raw, title_from_url  # noqa: F401
 from index.schema import AnimeEntry
@@ -46,6 +46,7 @@ class ImportResult:
     entry: AnimeEntry | None = None
     error: str | None = None
     line: int | None = None     # 1-based line number (JSONL only)
+    id_hints: tuple[str, ...] = ()  # ids a rejected entry may be stored under (kept by a prune)
 
     @property
     def ok(self) -> bool:
@@ -82,7 +83,7 @@ def iter_entries(source: str | Path | IO[bytes]) -> Iterator[ImportResult]:
         except (ValidationError, ValueError, TypeError) as exc:
             message = f"{name}: {where} {label!r} rejected: {_describe_error(exc)}"
             log.warning(message)
-            yield ImportResult(item.index, label, error=message, line=item.line)
+            yield ImportResult(item.index, label, error=message, line=item.line, id_hints=raw_id_hints(item.data))
             continue
         if entry.id in seen:
             message = f"{name}: {where} {label!r} rejected: duplicate id {entry.id!r} (an earlier entry has it)"
@@ -130,6 +131,18 @@ def raw_label(data: Any, index: int) -> str:
         if isinstance(sources, list) and sources and isinstance(sources[0], str):
             return sources[0]
     return f"entry #{index}"
+
+
+def raw_id_hints(data: Any) -> tuple[str, ...]:
+    """Ids a raw entry that failed validation may be indexed under: its ``id``, else one per source site."""
+    if not isinstance(data, dict):
+        return ()
+    own = data.get("id")
+    if isinstance(own, (str, int)) and not isinstance(own, bool) and str(own).strip():
+        return (str(own).strip(),)
+    sources = data.get("sources")
+    urls = [s for s in sources if isinstance(s, str)] if isinstance(sources, list) else []
+    return tuple(f"{key}-{value}" for key, value in source_ids(urls).items())
 
 
 # ----------------------------------------------------------------------------- reading files

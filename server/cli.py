@@ -51,9 +51,9 @@ async def _index(args: argparse.Namespace) -> int:
     try:
         total = sum(count_entries(p) for p in paths)
         ingestor = Ingestor(runtime.store, runtime.embedder, runtime.fetcher, batch_size=args.batch_size,
-                            fetch_images=not args.no_images)
+                            fetch_images=not args.no_images, merge=not getattr(args, "replace", False))
         with tqdm(total=total, unit="entry", file=sys.stderr, dynamic_ncols=True, desc="indexing") as bar:
-            summary = await ingestor.ingest_paths(paths, progress=bar.update)
+            summary = await ingestor.ingest_paths(paths, progress=bar.update, prune=getattr(args, "prune", False))
     finally:
         await runtime.close()
     print(f"indexed: {summary.line()}", file=sys.stderr)
@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recreate", action="store_true", help="Drop the collection first (needed after a model change).")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-images", action="store_true", help="Do not download images for the image vector.")
+    p.add_argument("--prune", action="store_true", help="Delete indexed entries that these files no longer hold.")
+    p.add_argument("--replace", action="store_true",
+                   help="Store entries exactly as the files have them (default: keep stored fields they lack).")
     data_dir(p)
 
     p = sub.add_parser("serve", help="Run the MCP server.")
