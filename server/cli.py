@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reindex", action="store_true", help="Update the index with the enriched entries.")
     p.add_argument("--batch-size", type=int, default=64)
     data_dir(p)
+
+    from server.catalogue_cli import add_catalogue_parser
+
+    add_catalogue_parser(sub)
     return parser
 
 
@@ -205,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "texts":
         return _texts(args)
+    if args.command == "catalogue":
+        from server.catalogue_cli import run_catalogue
+
+        return run_catalogue(args)
     if args.command == "settings":
         from server.settings_doc import settings_markdown
 
