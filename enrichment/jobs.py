@@ -28,6 +28,7 @@ from anyio.abc import TaskGroup
 from enrichment.command import EnrichSummary, run_enrich_cli, run_enrich_command
 from enrichment.pipeline import Enricher, EnrichmentResult, SourceOutcome
 from enrichment.settings import EnrichmentSettings
+from index.errors import UserFacingError
 from index.schema import AnimeEntry
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class JobState(str, Enum):
     FAILED = "failed"
 
 
-class JobError(Exception):
+class JobError(UserFacingError):
     """Base of job errors; the message says what to do."""
 
 

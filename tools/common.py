@@ -26,16 +26,11 @@ READ_ONLY_OPEN = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Exception types whose message is written for the user (safe to show, says what to change)."""
-    from index.embedding.image_fetch import ImageInputError
-    from index.embedding.module import ImageModelUnavailable
-    from index.search.engine import SearchInputError
-    from index.search.filters import FilterValueError
-    from index.search.resolve import AnimeNotFoundError
-    from server.state import NotReadyError
+    """Exception types whose message is written for the user (safe to show, says what to change):
+    every ``UserFacingError`` (index, server and enrichment errors derive from it) and ToolError."""
+    from index.errors import UserFacingError
 
-    return (SearchInputError, FilterValueError, AnimeNotFoundError, NotReadyError, ImageInputError,
-            ImageModelUnavailable, ToolError)
+    return (UserFacingError, ToolError)
 
 
 def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from index.errors import UserFacingError
+
 
 class TextModelUnavailable(RuntimeError):
     """The text model could not be loaded: nothing can be indexed or searched, so this is fatal."""
 
 
-class ImageModelUnavailable(RuntimeError):
+class ImageModelUnavailable(UserFacingError, RuntimeError):
     """The image model is off or its weights could not be loaded; text search keeps working."""
 
 
-class ImageInputError(ValueError):
+class ImageInputError(UserFacingError, ValueError):
     """A picture given by a user or an entry could not be read, fetched or decoded."""

@@ -23,6 +23,7 @@ from index.embedding.errors import ImageModelUnavailable
 from index.embedding.image_encoder import DUPLICATE_COSINE, ImageEncoder, entry_vector, register_model_config
 from index.embedding.profiles import ResolvedModels, resolve_models
 from index.embedding.text_encoder import TextEncoder, check_texts
+from index.search.cache import MISS, CacheSettings, normalise_text, query_cache
 from index.settings import EmbeddingSettings
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,11 @@ class EmbeddingModule:
     """Text vectors (documents, queries), picture vectors and CLIP text vectors, all float32 and
     L2-normalised. Thread-safe; async methods never block the event loop."""
 
-    def __init__(self, settings: EmbeddingSettings | None = None, *, load_image_in_background: bool = True) -> None:
+    def __init__(self, settings: EmbeddingSettings | None = None, *, load_image_in_background: bool = True,
+                 cache: CacheSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings()
+        # a repeated query (the assistant's next turn, another client) is not encoded again
+        self.query_cache = query_cache(cache)
         self.models: ResolvedModels = resolve_models(self.settings)
         m = self.models
         started = time.perf_counter()
@@ -249,15 +253,31 @@ class EmbeddingModule:
     # -- async API -------------------------------------------------------------------------------
 
     async def aembed_query(self, text: str) -> np.ndarray:
-        """(text_dim,) query vector; concurrent calls share encoder calls."""
+        """(text_dim,) query vector (read-only); concurrent calls share encoder calls, repeats come from
+        the query cache."""
         check_texts([text], "query")
-        return await self._query_batcher.run(text)
+        return await self._cached(self.text_model_name, text, self._query_batcher)
 
     async def aembed_clip_text(self, text: str) -> np.ndarray:
-        """(image_dim,) CLIP vector of a picture description; concurrent calls share encoder calls."""
+        """(image_dim,) CLIP vector of a picture description (read-only); concurrent calls share encoder
+        calls, repeats come from the query cache."""
         check_texts([text], "picture description")
         await self._arequire_image()
-        return await self._clip_batcher.run(text)
+        return await self._cached(f"clip:{self._image_model_name}", text, self._clip_batcher)
+
+    async def _cached(self, model: str, text: str, batcher: MicroBatcher) -> np.ndarray:
+        cache = self.query_cache
+        if cache is None:
+            return await batcher.run(text)
+        key = (model, normalise_text(text))
+        vector = cache.get(key)
+        if vector is MISS:
+            # the key's text is what gets encoded (whitespace means nothing to the tokenizers); a copy, not a
+            # view that would keep the whole batch's array alive
+            vector = np.array(await batcher.run(key[1]), dtype=np.float32)
+            vector.setflags(write=False)  # shared by every caller of this text: nobody may change it
+            cache.put(key, vector, vector.nbytes)
+        return vector
 
     async def aembed_images(self, images: list[Image.Image]) -> np.ndarray:
         await self._arequire_image()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from qdrant_client import models
 
 from index.embedding.module import EmbeddingModule
+from index.errors import UserFacingError
 from index.identity import point_id
 from index.payload_fields import ENTRY_KEY
 from index.schema import AnimeEntry
@@ -41,7 +42,7 @@ _WIDEN = ("Nothing matched. To widen the search: remove or relax filters (genres
           "a wider year range, a lower score_min), drop aspects, or rephrase the query.")
 
 
-class SearchInputError(ValueError):
+class SearchInputError(UserFacingError, ValueError):
     """Bad search input; the message says what to change."""
 
 

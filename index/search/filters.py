@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from qdrant_client import models
 
+from index.errors import UserFacingError
 from index.schema import AnimeStatus, AnimeType, Season, SourceMaterial
 
 MAX_FILTER_VALUES = 50
@@ -61,7 +62,7 @@ class SearchFilters(BaseModel):
         return self
 
 
-class FilterValueError(ValueError):
+class FilterValueError(UserFacingError, ValueError):
     """A filter names a value the collection does not know (with suggestions)."""
 
 

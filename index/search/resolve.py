@@ -7,12 +7,13 @@ import time
 from qdrant_client import models
 from rapidfuzz import fuzz, process
 
+from index.errors import UserFacingError
 from index.identity import point_id
 from index.payload import normalise_title
 from index.storage.base import VectorStore
 
 
-class AnimeNotFoundError(LookupError):
+class AnimeNotFoundError(UserFacingError, LookupError):
     """No entry matches the reference; the message lists the closest titles."""
 
 
