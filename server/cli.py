@@ -166,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir(p)
 
     p = sub.add_parser("serve", help="Run the MCP server.")
-    p.add_argument("--transport", choices=["stdio", "sse", "http"])
+    p.add_argument("--transport", choices=["stdio", "sse", "http"],
+                   help="stdio (default; one local assistant), http (streamable HTTP at /mcp: the way to host), "
+                        "or sse (legacy HTTP+SSE at /sse, deprecated by the MCP spec; only for old clients).")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     data_dir(p)
@@ -199,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server.catalogue_cli import add_catalogue_parser
 
     add_catalogue_parser(sub)
+    from server.client_config import add_config_parser
+
+    add_config_parser(sub)
     return parser
 
 
@@ -213,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         from server.catalogue_cli import run_catalogue
 
         return run_catalogue(args)
+    if args.command == "config":
+        from server.client_config import run_config
+
+        return run_config(args)
     if args.command == "settings":
         from server.settings_doc import settings_markdown
 
