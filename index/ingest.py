@@ -246,6 +246,8 @@ class Ingestor:
             if not plan.needs_image:
                 continue
             pictures = [img for img in await self.image_fetcher.fetch_many(plan.image_urls) if img is not None]
+            if len(pictures) < len(plan.image_urls):
+                plan.hashes.pop(IMAGE, None)  # no marker: the next run fetches the missing pictures again
             vec = self.embedder.entry_image_vector(pictures) if pictures else None
             if vec is not None:
                 plan.vectors[IMAGE] = vec.tolist()

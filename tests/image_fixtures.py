@@ -192,8 +192,8 @@ async def picture_index(tmp_path_factory, remembering_embedder, index_entries):
 
     fetch = ImageFetchSettings(_env_file=None, image_cache_dir=root / "image-cache", image_allowed_dirs=[covers_dir],
                                image_allow_private_hosts=True, image_fetch_timeout=10.0)
-    runtime = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=root / "index"),
-                                 fetch=fetch, warmup=False)
+    storage = StorageSettings(_env_file=None, data_dir=root / "index")
+    runtime = await open_runtime(embedder=remembering_embedder, storage=storage, fetch=fetch, warmup=False)
     try:
         summary = await Ingestor(runtime.store, remembering_embedder, runtime.fetcher, batch_size=64,
                                  fetch_images=True).ingest_entries(indexed)

@@ -102,8 +102,8 @@ async def test_multimodal_weights_one_and_zero_are_the_single_searches(picture_c
 
 
 async def test_visual_aspect_searches_pictures_with_clip_text(picture_client, picture_index):
-    page = await hits(picture_client, "search_anime",
-                      {"query": "a red circle on a blue background", "aspects": ["visual"], "explain": True, "limit": 50})
+    page = await hits(picture_client, "search_anime", {"query": "a red circle on a blue background",
+                                                        "aspects": ["visual"], "explain": True, "limit": 50})
     assert page["method"] == "image_vectorx1"  # the CLIP text vector against image_vector alone
     got = ids(page)
     # every entry with a picture, none without: entries lacking image_vector cannot match it
@@ -111,3 +111,41 @@ async def test_visual_aspect_searches_pictures_with_clip_text(picture_client, pi
     assert not set(got) & set(picture_index.plain_ids)
     for hit in page["results"]:
         assert set(hit["vector_scores"]) == {"image_vector"}
+
+
+async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_path, remembering_embedder, picture_index):
+    """A site that was down while indexing must not leave an entry without its picture for good."""
+    import functools
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from image_fixtures import _QuietHandler
+    from index.ingest import Ingestor
+    from index.runtime import open_runtime
+    from index.settings import ImageFetchSettings, StorageSettings
+
+    served = tmp_path / "served"
+    served.mkdir()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    anime_id, cover = next(iter(picture_index.covers.items()))
+    entry = picture_index.entries[anime_id].model_copy(deep=True)
+    entry.images.covers, entry.images.posters = [f"http://127.0.0.1:{httpd.server_address[1]}/cover.png"], []
+    fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache", image_allow_private_hosts=True)
+    rt = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+                            fetch=fetch, warmup=False)
+    try:
+        ingest = Ingestor(rt.store, remembering_embedder, rt.fetcher, fetch_images=True)
+        first = await ingest.ingest_entries([entry.model_copy(deep=True)])  # 404: the picture is not there yet
+        assert first.indexed == 1 and first.images_embedded == 0
+        assert (await rt.store.info()).vectors_present.get("image_vector", 0) == 0
+        (served / "cover.png").write_bytes(encode(cover))
+        second = await ingest.ingest_entries([entry.model_copy(deep=True)])
+        assert second.images_embedded == 1
+        assert (await rt.store.info()).vectors_present.get("image_vector", 0) == 1
+        page = await rt.engine.search_image(b64(encode(cover)), limit=1)
+        assert [h.id for h in page.results] == [anime_id]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        await rt.close()
