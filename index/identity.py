@@ -135,10 +135,15 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+# Bumped whenever what is derived from an entry changes (payload fields, the lexical text), so that
+# indexing an unchanged file again rewrites each point once; vectors whose text did not change are kept.
+INDEX_FORMAT = "2"
+
+
 def content_hash(entry: AnimeEntry) -> str:
-    """sha256 of the entry's canonical JSON: unchanged entries are skipped on re-index."""
+    """sha256 of the entry's canonical JSON and the index format: unchanged entries are skipped on re-index."""
     data = entry.model_dump(mode="json", exclude_none=True, by_alias=True)
-    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+    return hashlib.sha256((INDEX_FORMAT + canonical_json(data)).encode("utf-8")).hexdigest()
 
 
 def text_hash(text: str) -> str:

@@ -9,9 +9,11 @@ the embedded texts.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from statistics import fmean
+from urllib.parse import urlsplit
 from typing import Any
 
 from index.identity import content_hash, entry_id
@@ -81,6 +83,25 @@ def average_score(entry: AnimeEntry) -> float | None:
     return None
 
 
+# About the most-watched entry's MyAnimeList members (2023: Death Note ~3.7M): log(members) / log(this) is ~1.
+POPULAR_MEMBERS = 3_000_000
+# Without member counts (most catalogue-only entries) the evidence of being watched is how many sites list the
+# entry and whether anyone wrote a synopsis; it is capped below what a few thousand members give, so a counted
+# audience always outranks the guess.
+SITE_WEIGHT, SYNOPSIS_WEIGHT, UNCOUNTED_CAP = 0.05, 0.1, 0.5
+
+
+def popularity(entry: AnimeEntry) -> float:
+    """0-1 prior of how widely an entry is watched, for ranking among equally good matches (never shown as a
+    fact): log-scaled members where a platform counts them, else sites listing the entry and a synopsis."""
+    members = max((st.members or 0 for st in entry.statistics.values()), default=0)
+    if members > 0:
+        return round(min(1.0, math.log10(members + 1) / math.log10(POPULAR_MEMBERS)), 4)
+    sites = {urlsplit(url).hostname for url in entry.sources} - {None}
+    guess = SITE_WEIGHT * len(sites) + (SYNOPSIS_WEIGHT if entry.synopsis else 0.0)
+    return round(min(UNCOUNTED_CAP, guess), 4)
+
+
 def synopsis_short(text: str | None, limit: int = SYNOPSIS_SHORT_CHARS) -> str | None:
     """The first ~``limit`` characters of a synopsis, cut at a word boundary, with an ellipsis."""
     if not text:
@@ -123,6 +144,7 @@ def build_payload(entry: AnimeEntry) -> dict[str, Any]:
         "score_avg": average_score(entry),
         "members": mal.members if mal else None,
         "popularity_rank": mal.popularity_rank if mal else None,
+        "popularity": popularity(entry),
         "title_sort": normalise_title(entry.title) or entry.title.casefold(),
         "title_order": title_order(entry.title),
         "content_hash": content_hash(entry),

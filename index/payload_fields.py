@@ -40,6 +40,7 @@ PAYLOAD_INDEXES: dict[str, IndexKind] = {
     "score_avg": IndexKind.FLOAT,           # mean over platforms, 0-10
     "members": IndexKind.INTEGER,
     "popularity_rank": IndexKind.INTEGER,   # lower is more popular
+    "popularity": IndexKind.FLOAT,          # 0-1 ranking prior (index.payload.popularity)
     "title_sort": IndexKind.KEYWORD,        # lower-cased title (exact value)
     "title_order": IndexKind.INTEGER,       # alphabetical rank key: the engine orders by numbers only
     "content_hash": IndexKind.KEYWORD,

@@ -332,7 +332,8 @@ def vector_texts(entry: AnimeEntry) -> dict[str, str]:
 
 
 def lexical_text(entry: AnimeEntry) -> str:
-    """Words for the BM25 sparse vector: titles, synopsis, genres, tags, character and staff names."""
+    """Words for the BM25 sparse vector: titles, synonyms, synopsis, genres, tags, themes, demographics, character
+    names and nicknames, staff, voice actors, studios and producers: the words people name a show by."""
     names: list[str | None] = [entry.title, entry.title_english, entry.title_japanese, *entry.synonyms]
     for c in entry.characters:
         names += [c.name, c.name_native, *c.nicknames]
@@ -342,7 +343,8 @@ def lexical_text(entry: AnimeEntry) -> str:
         names += [person(m.name) for members in staff.voice_actors.values() for m in members]
         names += [*entry.studios, *entry.producers]
     names += [person(v.name) for c in entry.characters for v in c.voice_actors]
-    return "\n".join(unique([*names, clean(entry.synopsis), *entry.genres, *entry.tags]))
+    themes = [t.name for t in entry.themes]
+    return "\n".join(unique([*names, clean(entry.synopsis), *entry.genres, *entry.tags, *themes, *entry.demographics]))
 
 
 def image_sources(entry: AnimeEntry) -> list[str]:

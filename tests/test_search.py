@@ -126,16 +126,18 @@ async def test_nsfw_hidden_unless_asked(search_runtime, index_entries):
     assert with_adult.results and with_adult.total >= len([e for e in adult if "Hentai" in e.genres])
 
 
-async def test_similar_returns_relatives_early_and_never_itself(search_runtime):
-    page = await search_runtime.engine.find_similar("Naruto", limit=10)
+async def test_similar_returns_relatives_early_when_asked_and_never_itself(search_runtime):
+    naruto_family = {"mal-442", "mal-594", "mal-761", "mal-936", "mal-1074", "mal-1735"}
+    page = await search_runtime.engine.find_similar("Naruto", limit=10, include_same_franchise=True)
     got = ids(page)
     assert "mal-20" not in got
-    naruto_family = {"mal-442", "mal-594", "mal-761", "mal-936", "mal-1074", "mal-1735"}
     assert naruto_family & set(got[:5]), [(h.id, h.title) for h in page.results]
+    others = await search_runtime.engine.find_similar("Naruto", limit=10)
+    assert len(ids(others)) == 10 and not naruto_family & set(ids(others)) and "mal-20" not in ids(others)
 
 
 async def test_similar_by_id_on_one_aspect(search_runtime):
-    page = await search_runtime.engine.find_similar("mal-30", aspect="story", limit=5)
+    page = await search_runtime.engine.find_similar("mal-30", aspect="story", limit=5, include_same_franchise=True)
     assert "mal-30" not in ids(page)
     assert {"mal-31", "mal-32"} & set(ids(page))
 

@@ -8,6 +8,8 @@ random (text 8-d, image 4-d); payloads use the real payload keys.
 
 from __future__ import annotations
 
+import math
+
 import os
 import uuid
 from collections import Counter
@@ -316,6 +318,37 @@ async def test_prefetch_rrf_over_dense_and_lexical(filled):
     assert ids_of(lexical_only) == [target]
 
 
+async def test_formula_adds_priors_to_fused_scores(filled):
+    """Ranking priors ride on the fused score inside the engine: both backends give the same order and scores,
+    conditions count 1 or 0, and a point without the variable takes its default."""
+    store, _, raw = filled
+    q = unit(raw[pid(7)][TITLE])
+    fused = models.Prefetch(prefetch=[models.Prefetch(query=q, using=TITLE, limit=30),
+                                      models.Prefetch(query=lexical_query("title"), using=LEXICAL, limit=30)],
+                            query=models.RrfQuery(rrf=models.Rrf(k=2, weights=[1.0, 1.0])), limit=30)
+    base = await store.query(models.QueryRequest(prefetch=[fused], query=models.FormulaQuery(
+        formula=models.SumExpression(sum=["$score"])), limit=30))
+    boosted_id = ids_of(base)[-1]
+    formula = models.SumExpression(sum=[
+        "$score",
+        models.MultExpression(mult=[0.01, "members"]),
+        models.MultExpression(mult=[5.0, models.HasIdCondition(has_id=[boosted_id])]),
+        models.MultExpression(mult=[-0.5, models.FieldCondition(key="type", match=models.MatchAny(any=["OVA"]))]),
+        models.MultExpression(mult=[0.1, models.ExpDecayExpression(exp_decay=models.DecayParamsExpression(
+            x="year", target=2000, scale=10))]),
+    ])
+    hits = await store.query(models.QueryRequest(prefetch=[fused], query=models.FormulaQuery(
+        formula=formula, defaults={"members": 0, "year": 1900}), limit=30, with_payload=True))
+    assert hits and ids_of(hits)[0] == boosted_id
+    base_score = {str(p.id): p.score for p in base}
+    for hit in hits:
+        p = hit.payload or {}
+        decay = math.exp(math.log(0.5) * abs(p.get("year", 1900) - 2000) / 10)
+        expected = (base_score[str(hit.id)] + 0.01 * p.get("members", 0) + 5.0 * (str(hit.id) == boosted_id)
+                    - 0.5 * (p.get("type") == "OVA") + 0.1 * decay)
+        assert hit.score == pytest.approx(expected, rel=1e-4, abs=1e-4)
+
+
 async def test_recommend_by_ids_excludes_examples(filled):
     store, _, raw = filled
     pos, neg = [pid(2), pid(9)], [pid(4)]
@@ -501,7 +534,6 @@ async def test_edge_unsupported_constructs_raise(tmp_path):
     bad_requests = [
         models.QueryRequest(query=[0.1] * TEXT_DIM, using=TITLE, filter=geo),
         models.QueryRequest(query=[0.1] * TEXT_DIM, using=TITLE, lookup_from=models.LookupLocation(collection="x")),
-        models.QueryRequest(query=models.FormulaQuery(formula=models.SumExpression(sum=[1.0, "$score"]))),
         models.QueryRequest(query=models.Document(text="hi", model="m"), using=TITLE),
         models.QueryRequest(query=models.DiscoverQuery(discover=models.DiscoverInput(target=pid(1), context=[])), using=TITLE),
     ]

@@ -54,9 +54,10 @@ async def test_tool_list_matches_snapshot():
                         "output_schema": t.output_schema,
                         "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None}
                for t in sorted(tools, key=lambda t: t.name)}
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert SNAPSHOT.exists(), f"{SNAPSHOT} is missing: create it with UPDATE_SNAPSHOTS=1 and review it"
     assert current == json.loads(SNAPSHOT.read_text()), "tool interface changed: review, then UPDATE_SNAPSHOTS=1"
     assert {"search_anime", "search_anime_by_image", "search_anime_multimodal", "find_similar_anime",
             "recommend_anime", "get_anime", "browse_anime", "anime_database_stats"} <= set(current)
@@ -105,7 +106,8 @@ async def test_no_results_is_success_with_hint(client):
 
 
 async def test_find_similar_and_recommend(client):
-    result = await call(client, "find_similar_anime", {"anime": "Neon Genesis Evangelion", "limit": 5})
+    result = await call(client, "find_similar_anime", {"anime": "Neon Genesis Evangelion", "limit": 5,
+                                                       "include_same_franchise": True})
     assert not result.is_error, text_of(result)
     got = [r["id"] for r in result.structured_content["results"]]
     assert "mal-30" not in got and {"mal-31", "mal-32"} & set(got)

@@ -9,16 +9,20 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from index.search.filters import SearchFilters
-from server.limits import expensive_slot
 from index.search.results import SearchPage
+from index.search.tuning import SearchSettings
 from index.vectors import Aspect
+from server.limits import expensive_slot
 from tools.common import READ_ONLY, READ_ONLY_OPEN, render_hits, runtime, structured, tool_errors
 
-Query = Annotated[str, Field(min_length=1, max_length=2000,
-                             description="What the user wants, in words: plot, mood, setting, characters, a title.")]
+# The schema's bounds are the engine's settings, so raising ANIME_MCP_SEARCH_MAX_LIMIT raises them over MCP too.
+_LIMITS = SearchSettings()
+Query = Annotated[str, Field(min_length=1, max_length=_LIMITS.max_query_chars, description=(
+    "What the user wants, in their words: a title, a few words of an idea, facts and wishes ('best 90s mecha', "
+    "'Ghibli films'), a remembered scene, or a plot description."))]
 Filters = Annotated[SearchFilters | None, Field(description="Exact conditions every result must meet.")]
-Limit = Annotated[int, Field(ge=1, le=50, description="How many results (1-50).")]
-Offset = Annotated[int, Field(ge=0, le=1000, description="Skip this many results (paging).")]
+Limit = Annotated[int, Field(ge=1, le=_LIMITS.max_limit, description=f"How many results (1-{_LIMITS.max_limit}).")]
+Offset = Annotated[int, Field(ge=0, le=_LIMITS.max_offset, description="Skip this many results (paging).")]
 Image = Annotated[str, Field(min_length=1, max_length=14_000_000, description=(
     "The picture: base64 bytes, a data: URL, an http(s) URL, or a local file path inside a folder the "
     "server allows."))]
@@ -39,13 +43,20 @@ def register(server: MCPServer) -> None:
         offset: Offset = 0,
         explain: Annotated[bool, Field(description="Add the per-vector scores behind each result.")] = False,
         diversify: Annotated[bool, Field(description="Prefer variety (not many entries of one franchise).")] = False,
+        interpret: Annotated[bool, Field(description=(
+            "Read facts and wishes in the words (decades, years, seasons, types such as 'movies', genres, studios, "
+            "'based on a light novel', 'best', 'popular', 'hidden gems') as filters, boosts and an order, and rank "
+            "typed titles first; the result's interpreted_as says how it was read. Explicit filters always win. "
+            "false: search the words as they are."))] = True,
     ) -> Annotated[CallToolResult, SearchPage]:
-        """Find anime by meaning: describe the plot, mood, setting, characters or staff in natural language,
-        or give a title (Japanese or romanised, typos are fine). Combine with filters for exact conditions."""
+        """Find anime by meaning: a title (Japanese or romanised, typos are fine), a short idea, facts and wishes
+        ("best 90s mecha", "comedy from 2005", "Ghibli films"), a remembered scene, or a plot description.
+        Pass the user's words as they are; combine with filters for exact conditions."""
         rt = await runtime(ctx)
         page = await rt.engine.search_text(query, aspects=aspects, filters=filters, limit=limit, offset=offset,
-                                           explain=explain, diversify=diversify)
-        return structured(page, render_hits(page.results, offset, page.hint))
+                                           explain=explain, diversify=diversify, interpret=interpret)
+        header = page.interpreted_as.summary() if page.interpreted_as else None
+        return structured(page, render_hits(page.results, offset, page.hint, header=header))
 
     @server.tool(title="Search anime by picture", annotations=READ_ONLY_OPEN)
     @tool_errors

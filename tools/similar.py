@@ -9,13 +9,14 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from index.search.results import SearchPage
+from index.vectors import Aspect
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
 from tools.search import Filters, Limit, Offset
 
 AnimeRef = Annotated[str, Field(min_length=1, max_length=300,
                                 description="An anime id (e.g. 'mal-1') or its title (e.g. 'Cowboy Bebop').")]
-SimilarAspect = Literal["overall", "story", "characters", "genre", "staff", "technical", "temporal", "streaming",
-                        "related", "franchise", "episodes", "reviews", "identifiers", "visual"]
+# "overall" (the blend) plus every aspect the index defines, in its order: one list, in index/vectors.py.
+SimilarAspect = Literal[("overall", *(a.value for a in Aspect))]  # type: ignore[valid-type]
 
 
 def register(server: MCPServer) -> None:
@@ -30,12 +31,15 @@ def register(server: MCPServer) -> None:
         filters: Filters = None,
         limit: Limit = 10,
         offset: Offset = 0,
-        diversify: Annotated[bool, Field(description="Prefer variety over near-duplicates.")] = False,
+        diversify: Annotated[bool, Field(description="Prefer variety: one entry per franchise.")] = False,
+        include_same_franchise: Annotated[bool, Field(description=(
+            "Also return the anime's own sequels, films, specials and recaps (left out by default)."))] = False,
     ) -> Annotated[CallToolResult, SearchPage]:
-        """Anime similar to one you name (never the anime itself)."""
+        """Anime similar to one you name: other shows first (never the anime itself, nor by default its own
+        franchise's sequels, films and specials)."""
         rt = await runtime(ctx)
         page = await rt.engine.find_similar(anime, aspect=aspect, filters=filters, limit=limit, offset=offset,
-                                            diversify=diversify)
+                                            diversify=diversify, include_same_franchise=include_same_franchise)
         return structured(page, render_hits(page.results, offset, page.hint, header=page.method))
 
     @server.tool(title="Recommend anime", annotations=READ_ONLY)
@@ -47,11 +51,13 @@ def register(server: MCPServer) -> None:
         filters: Filters = None,
         limit: Limit = 10,
         offset: Offset = 0,
-        diversify: Annotated[bool, Field(description="Prefer variety over near-duplicates.")] = False,
+        diversify: Annotated[bool, Field(description="Prefer variety: one entry per franchise.")] = False,
+        include_same_franchise: Annotated[bool, Field(description=(
+            "Also return sequels, films and specials of the named anime (left out by default)."))] = False,
     ) -> Annotated[CallToolResult, SearchPage]:
         """Recommendations from liked and disliked anime: close to the likes, away from the dislikes;
-        the named anime themselves are never returned."""
+        the named anime themselves are never returned, nor by default their franchises."""
         rt = await runtime(ctx)
         page = await rt.engine.recommend(liked, disliked or [], filters=filters, limit=limit, offset=offset,
-                                         diversify=diversify)
+                                         diversify=diversify, include_same_franchise=include_same_franchise)
         return structured(page, render_hits(page.results, offset, page.hint))

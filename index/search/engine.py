@@ -15,13 +15,31 @@ from qdrant_client import models
 
 from index.embedding.module import EmbeddingModule
 from index.errors import UserFacingError
-from index.identity import point_id
 from index.payload_fields import ENTRY_KEY
 from index.schema import AnimeEntry
+from index.search.cache import PageCache, cached_page
 from index.search.filters import SearchFilters, build_filter
-from index.search.queries import Leg, explain_requests, fused_request
-from index.search.resolve import AnimeResolver
-from index.search.results import HIT_PAYLOAD, AnimeHit, BrowsePage, DatabaseStats, FacetValue, SearchPage
+from index.search.franchise import entry_stems, first_of_each, group_key, related_point_ids
+from index.search.intent import WISH_LIST_MAX_WORDS, Boost, QueryReading, Vocabulary, merge_filters, read_query
+from index.search.queries import (
+    Leg,
+    candidates_of,
+    explain_requests,
+    fused_request,
+    ordered_request,
+    prefetch_limit,
+)
+from index.search.ranking import WISH_ORDER, prior_terms, ranking_formula, reading_terms, title_terms
+from index.search.resolve import AnimeResolver, TitleMatches
+from index.search.results import (
+    HIT_PAYLOAD,
+    AnimeHit,
+    BrowsePage,
+    DatabaseStats,
+    FacetValue,
+    InterpretedQuery,
+    SearchPage,
+)
 from index.search.tuning import SearchSettings
 from index.storage.base import VectorStore
 from index.storage.lexical import lexical_query
@@ -37,7 +55,7 @@ SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
 }
 FACET_KEYS = ("genres", "type", "year", "season", "status", "studios", "source_material", "rating",
               "demographics", "tags")
-_VOCAB_FIELDS = ("genres", "studios")
+_VOCAB_FIELDS = ("genres", "studios", "tags", "year")
 _WIDEN = ("Nothing matched. To widen the search: remove or relax filters (genres_mode 'any' instead of 'all', "
           "a wider year range, a lower score_min), drop aspects, or rephrase the query.")
 
@@ -56,6 +74,7 @@ class SearchEngine:
         self.resolver = AnimeResolver(store, self.settings.fuzzy_title_cutoff)
         self._vocab: dict[str, dict[str, int]] | None = None
         self._vocab_at = 0.0
+        self.page_cache: PageCache | None = PageCache(store)  # repeated reads cost nothing; writes invalidate
 
     # ----- shared checks ----------------------------------------------------------------
     def _check_page(self, limit: int, offset: int) -> None:
@@ -86,6 +105,8 @@ class SearchEngine:
         """Call after the index changed (ingestion, enrichment)."""
         self._vocab = None
         self.resolver.invalidate()
+        if self.page_cache is not None:
+            self.page_cache.invalidate()
 
     async def _filter(self, filters: SearchFilters | None, exclude: Sequence[str] = ()) -> models.Filter | None:
         return build_filter(filters, vocabulary=await self.vocabulary(), exclude_point_ids=exclude)
@@ -123,10 +144,24 @@ class SearchEngine:
         return legs
 
     async def _run(self, legs: list[Leg], qfilter: models.Filter | None, limit: int, offset: int,
-                   explain: bool, method: str, diversify_anchor: list[float] | None = None) -> SearchPage:
-        request = fused_request(legs, settings=self.settings, query_filter=qfilter, limit=limit, offset=offset,
-                                with_payload=HIT_PAYLOAD, diversify_anchor=diversify_anchor)
+                   explain: bool, method: str, diversify_anchor: list[float] | None = None,
+                   formula: models.FormulaQuery | None = None,
+                   extra_candidates: Sequence[models.Prefetch] = ()) -> SearchPage:
+        grouped = diversify_anchor is not None
+        # Diversified pages keep one entry per franchise: rank a deeper list, group it, then cut the page.
+        fetch_limit, fetch_offset = limit, offset
+        if grouped:
+            fetch_limit, fetch_offset = min(prefetch_limit(self.settings, limit, offset), 3 * (limit + offset)), 0
+        request = fused_request(legs, settings=self.settings, query_filter=qfilter, limit=fetch_limit,
+                                offset=fetch_offset, with_payload=HIT_PAYLOAD, diversify_anchor=diversify_anchor,
+                                formula=formula, extra_candidates=extra_candidates)
+        if formula is not None:
+            method = f"{method}, then priors and boosts"
         points = await self.store.query(request)
+        if grouped:
+            points = first_of_each(points, lambda p: group_key(str((p.payload or {}).get("title", p.id))))
+            points = points[offset:offset + limit]
+            method = f"{method}, one per franchise"
         hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
         if explain and points:
             ids = [str(p.id) for p in points]
@@ -143,20 +178,73 @@ class SearchEngine:
         parts = ", ".join(f"{leg.using}x{leg.weight:g}" for leg in legs)
         return parts if len(legs) == 1 else f"{fusion} over {parts}"
 
+    @cached_page
     async def search_text(self, query: str, aspects: Sequence[Aspect | str] | None = None,
                           filters: SearchFilters | None = None, limit: int = 10, offset: int = 0,
-                          explain: bool = False, diversify: bool = False) -> SearchPage:
+                          explain: bool = False, diversify: bool = False,
+                          interpret: bool | None = None) -> SearchPage:
+        """Search by meaning. With ``interpret`` (default: the setting), facts and wishes in the words
+        (decades, types, genres, studios, 'best') become filters, boosts and an order, typed titles rank
+        first, and the page says how the query was read. Explicit ``filters`` win field by field.
+        Raises SearchInputError / FilterValueError on bad input; an empty page carries a hint."""
         query = self._check_query(query)
         self._check_page(limit, offset)
-        qfilter = await self._filter(filters)
-        legs = await self._text_legs(query, aspects)
+        interpret = self.settings.interpret_queries if interpret is None else interpret
+        vocab = Vocabulary.from_facets(await self.vocabulary())
+        reading = read_query(query, vocab) if interpret and not aspects else None
+        explicit = filters.model_dump(exclude_unset=True) if filters else {}
+        read_filters = merge_filters(reading.filters, explicit) if reading and reading.filters else None
+        page = await self._search_read(query, reading, read_filters, filters, aspects, limit, offset, explain,
+                                       diversify, vocab)
+        if reading is not None and read_filters and not page.results and offset == 0:
+            # Nothing met the facts as filters ("Ghibli films" where the data has no studios): use them as
+            # preferences instead, and say so, rather than answer nothing.
+            softened = QueryReading(text=reading.text or query, boosts=[*reading.boosts, *_as_boosts(reading)],
+                                    sort=reading.sort, recency=reading.recency, phrases=reading.phrases)
+            page = await self._search_read(query, softened, None, filters, aspects, limit, offset, explain,
+                                           diversify, vocab)
+            if page.interpreted_as is not None:
+                page.interpreted_as.relaxed = True
+        return page
+
+    async def _search_read(self, query: str, reading: QueryReading | None, read_filters: dict[str, Any] | None,
+                           filters: SearchFilters | None, aspects: Sequence[Aspect | str] | None, limit: int,
+                           offset: int, explain: bool, diversify: bool, vocab: Vocabulary) -> SearchPage:
+        effective = SearchFilters.model_validate(read_filters) if read_filters is not None else filters
+        qfilter = await self._filter(effective)
+        text = reading.text if reading is not None else query
+        legs = await self._text_legs(text, aspects) if text else []
+        titles = await self.resolver.title_matches(text) if reading is not None and text else None
+        short = len(query.split()) <= WISH_LIST_MAX_WORDS
+        terms = [*prior_terms(self.settings, short), *reading_terms(self.settings, reading, vocab.max_year),
+                 *title_terms(self.settings, titles)] if not aspects else []
         if not legs:
-            raise SearchInputError("The query has no searchable words; describe the anime in words.")
-        anchor = None
-        if diversify:
-            anchor = next((leg.query for leg in legs if leg.using == TITLE), None) or \
-                (await self.embedder.aembed_query(query)).tolist()
-        return await self._run(legs, qfilter, limit, offset, explain, self._method(legs, self.settings.fusion), anchor)
+            if reading is None or not reading.read_anything:
+                raise SearchInputError("The query has no searchable words; describe the anime in words.")
+            page = await self._run_ordered(reading, terms, qfilter, limit, offset)
+        else:
+            anchor = None
+            if diversify:
+                anchor = next((leg.query for leg in legs if leg.using == TITLE), None) or \
+                    (await self.embedder.aembed_query(text)).tolist()
+            extra = [candidates_of(titles.ids(), legs[0], qfilter)] if titles and titles.ids() else []
+            page = await self._run(legs, qfilter, limit, offset, explain, self._method(legs, self.settings.fusion),
+                                   anchor, formula=ranking_formula(terms), extra_candidates=extra)
+        if reading is not None:
+            page.interpreted_as = _interpreted(reading, text, read_filters, titles)
+        return page
+
+    async def _run_ordered(self, reading: QueryReading, terms: list[Any], qfilter: models.Filter | None,
+                           limit: int, offset: int) -> SearchPage:
+        formula = ranking_formula(terms, with_score=False) or ranking_formula([0.0], with_score=False)
+        assert formula is not None
+        key = WISH_ORDER[reading.sort]
+        request = ordered_request(key, formula, settings=self.settings, query_filter=qfilter, limit=limit,
+                                  offset=offset, with_payload=HIT_PAYLOAD)
+        points = await self.store.query(request)
+        hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
+        return SearchPage(results=hits, offset=offset, limit=limit, hint=None if hits else _WIDEN,
+                          method=f"facts only: best {key} under the filters, with priors")
 
     async def _image_vector(self, image: str | bytes) -> list[float]:
         await self._require_images()
@@ -195,8 +283,23 @@ class SearchEngine:
             names = ", ".join(["overall", *(a.value for a in Aspect)])
             raise SearchInputError(f"Unknown aspect {aspect!r}. Use one of: {names}.") from None
 
+    async def _franchise_of(self, records: Sequence[models.Record]) -> list[str]:
+        """Point ids of the records' franchises: related entries, and titles sharing their title stem."""
+        stems: set[str] = set()
+        related: set[str] = set()
+        for record in records:
+            entry = (record.payload or {}).get(ENTRY_KEY) or {}
+            stems |= entry_stems(entry)
+            related |= related_point_ids(entry)
+        own = {str(r.id) for r in records}
+        return sorted((await self.resolver.titled_like(stems) | related) - own)
+
+    @cached_page
     async def find_similar(self, anime: str, aspect: str = "overall", filters: SearchFilters | None = None,
-                           limit: int = 10, offset: int = 0, diversify: bool = False) -> SearchPage:
+                           limit: int = 10, offset: int = 0, diversify: bool = False,
+                           include_same_franchise: bool = False) -> SearchPage:
+        """Entries like one anime (id or title), never itself; its own franchise (sequels, films, specials)
+        is left out unless ``include_same_franchise``. Raises AnimeNotFoundError, SearchInputError."""
         self._check_page(limit, offset)
         weights = self._aspect_weights(aspect)
         record = await self.resolver.resolve(anime, with_vectors=list(weights))
@@ -205,14 +308,20 @@ class SearchEngine:
         title = (record.payload or {}).get(ENTRY_KEY, {}).get("title", anime)
         if not legs:
             raise SearchInputError(f"{title!r} has no {aspect} data to compare; try aspect 'overall' or enrich it.")
-        qfilter = await self._filter(filters, exclude=[str(record.id)])
+        family = [] if include_same_franchise else await self._franchise_of([record])
+        qfilter = await self._filter(filters, exclude=[str(record.id), *family])
         anchor = list(vectors[TITLE]) if diversify and vectors.get(TITLE) is not None else None
         page = await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), anchor)
-        page.method = f"similar to {title}: {page.method}"
+        left_out = f" ({len(family)} entries of its franchise left out)" if family else ""
+        page.method = f"similar to {title}{left_out}: {page.method}"
         return page
 
+    @cached_page
     async def recommend(self, liked: Sequence[str], disliked: Sequence[str] = (), filters: SearchFilters | None = None,
-                        limit: int = 10, offset: int = 0, diversify: bool = False) -> SearchPage:
+                        limit: int = 10, offset: int = 0, diversify: bool = False,
+                        include_same_franchise: bool = False) -> SearchPage:
+        """Close to the liked entries and away from the disliked; the named entries never come back, nor
+        (unless ``include_same_franchise``) their franchises. Raises AnimeNotFoundError, SearchInputError."""
         if not liked:
             raise SearchInputError("Name at least one liked anime (id or title).")
         if len(liked) + len(disliked) > 20:
@@ -230,6 +339,8 @@ class SearchEngine:
                     positive=p, negative=n or None, strategy=models.RecommendStrategy.AVERAGE_VECTOR))
                 legs.append(Leg(name, query, w))
         exclude = [str(r.id) for r in [*pos, *neg]]
+        if not include_same_franchise:
+            exclude += await self._franchise_of([*pos, *neg])
         qfilter = await self._filter(filters, exclude=exclude)
         anchor = None
         if diversify:
@@ -238,6 +349,7 @@ class SearchEngine:
         return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), anchor)
 
     # ----- browse, get, stats -------------------------------------------------------------------
+    @cached_page
     async def browse(self, filters: SearchFilters | None = None, sort_by: SortBy = "score", limit: int = 10,
                      offset: int = 0, facets: Sequence[str] = ()) -> BrowsePage:
         self._check_page(limit, offset)
@@ -259,6 +371,7 @@ class SearchEngine:
         return BrowsePage(results=hits, offset=offset, limit=limit, total=total, sort_by=sort_by, facets=counts,
                           hint=hint)
 
+    @cached_page
     async def get_entry(self, anime: str) -> AnimeEntry:
         record = await self.resolver.resolve(anime)
         return AnimeEntry.model_validate((record.payload or {})[ENTRY_KEY])
@@ -282,6 +395,24 @@ class SearchEngine:
             return "the image model is still loading; image search will be available shortly"
         return self.embedder.image_error
 
-    @staticmethod
-    def point_id_of(anime_id: str) -> str:
-        return point_id(anime_id)
+
+
+def _as_boosts(reading: QueryReading) -> list[Boost]:
+    """The filters read from words as soft preferences (used when they matched nothing)."""
+    f = reading.filters
+    boosts = [Boost(f"{field} {', '.join(map(str, f[key]))}", field, list(f[key]))
+              for key, field in (("genres", "genres"), ("tags", "tags"), ("studios", "studios"), ("types", "type"),
+                                 ("seasons", "season"), ("source_materials", "source_material")) if f.get(key)]
+    if f.get("year_min") is not None or f.get("year_max") is not None:
+        lo, hi = f.get("year_min") or 1900, f.get("year_max") or 2100
+        boosts.append(Boost(f"years {lo}-{hi}", "year", list(range(lo, hi + 1))))
+    return boosts
+
+
+def _interpreted(reading: QueryReading, text: str, read_filters: dict[str, Any] | None,
+                 titles: TitleMatches | None) -> InterpretedQuery:
+    return InterpretedQuery(
+        text=text, filters=dict(reading.filters) if read_filters is not None else {}, sort=reading.sort,
+        boosts=[b.label for b in reading.boosts] + ([f"{reading.recency} years"] if reading.recency else []),
+        title_matches=len(titles.ids()) if titles else 0, phrases=reading.phrases,
+    )

@@ -60,6 +60,34 @@ class AnimeHit(BaseModel):
         )
 
 
+class InterpretedQuery(BaseModel):
+    """How the words of a query were read, so the caller can see it and correct course."""
+
+    text: str = Field(description="The words searched by meaning (empty when the query held only facts).")
+    filters: dict[str, Any] = Field(default_factory=dict, description=(
+        "Filters read from the words (an explicit filters argument wins field by field)."))
+    sort: str | None = Field(None, description="Wished order: score ('best'), popularity ('popular'), hidden_gems.")
+    boosts: list[str] = Field(default_factory=list, description="Soft preferences added to the ranking.")
+    title_matches: int = Field(0, description="Entries whose title matches the words (ranked first).")
+    phrases: list[str] = Field(default_factory=list, description="The words read as facts or wishes.")
+    relaxed: bool = Field(False, description="True when nothing met the filters read from the words, so they were "
+                                            "applied as preferences instead.")
+
+    def summary(self) -> str:
+        """One short line for the text rendering."""
+        bits = [f"{k}={v}" for k, v in self.filters.items() if k != "genres_mode"]
+        if self.sort:
+            bits.append(f"order: {self.sort}")
+        bits += self.boosts
+        if self.title_matches:
+            bits.append(f"{self.title_matches} title match{'es' if self.title_matches > 1 else ''}")
+        if not bits:
+            return "Read as: words only (no facts, wishes or titles recognised)."
+        relaxed = " (nothing met them exactly, so they were used as preferences)" if self.relaxed else ""
+        text = f"; searched text: {self.text!r}" if self.phrases else ""
+        return f"Read as: {'; '.join(bits)}{relaxed}{text}"
+
+
 class SearchPage(BaseModel):
     """A page of ranked results."""
 
@@ -68,6 +96,8 @@ class SearchPage(BaseModel):
     limit: int
     hint: str | None = Field(None, description="Set when nothing matched: how to widen the search.")
     method: str | None = Field(None, description="How the ranking was produced (vectors and fusion).")
+    interpreted_as: InterpretedQuery | None = Field(
+        None, description="search_anime: how the query's words were read (filters, order, boosts, text).")
 
 
 class FacetValue(BaseModel):

@@ -15,7 +15,7 @@ Server semantics reproduced here (checked against qdrant-client's local mode):
 * ``FusionQuery(RRF)`` uses k=2 like the server; ``RrfQuery`` passes k and weights.
 
 Not supported on the embedded engine (StoreError): ``lookup_from``, ``shard_key``,
-formula, discover, context and relevance-feedback queries, geo conditions,
+discover, context and relevance-feedback queries, geo conditions,
 server-side inference inputs (``Document``/``Image``), unnamed (default) vectors.
 Known engine quirk handled here: qdrant-edge 0.9 reads ``MatchValue(True)`` as the
 integer 1 (matching nothing on a bool field); a numpy bool keeps it a bool.
@@ -32,6 +32,7 @@ import qdrant_edge as qe
 from qdrant_client import models
 
 from index.storage.base import StoreError
+from index.storage.edge_formula import formula_in
 
 # (ids, vector name) -> {str(id): vector}; runs in the worker thread that queries the shard.
 Lookup = Callable[[list[Any], str], dict[str, Any]]
@@ -369,7 +370,9 @@ class QueryTranslator:
             return order_by_in(q.order_by)
         if isinstance(q, models.SampleQuery):
             return qe.Sample.Random
-        if isinstance(q, (models.FormulaQuery, models.DiscoverQuery, models.ContextQuery)):
+        if isinstance(q, models.FormulaQuery):
+            return formula_in(q, condition_in)
+        if isinstance(q, (models.DiscoverQuery, models.ContextQuery)):
             raise unsupported(type(q).__name__)
         if type(q).__name__ == "RelevanceFeedbackQuery":
             raise unsupported("RelevanceFeedbackQuery")

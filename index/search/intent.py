@@ -1,0 +1,352 @@
+"""Reading the facts and wishes in what people type: "best 90s mecha", "Ghibli films", "comedy from 2005".
+
+No language model: a fixed grammar of fact words (decades, years, seasons, types, source material,
+quality and popularity wishes) plus the index's own vocabulary (genres, tags, studios), so it is fast,
+deterministic and grows with the data. Facts become filters where the wording is unambiguous and
+boosts where it is not; the rest of the query is searched as text. A short query (a wish list such as
+"romcom from 2010") reads its genre and type words as filters; in a long description the same words
+are only boosts, because "a special power" or "a drama club" describe a story, not a catalogue field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from index.payload import normalise_name
+
+SortWish = Literal["score", "popularity", "hidden_gems"]
+
+# A query of at most this many words is a wish list: its genre and type words are filters.
+WISH_LIST_MAX_WORDS = 8
+FIRST_ANIME_YEAR = 1917
+
+# People's words for genres and tags, mapped to the names the data uses. Only targets present in the
+# index's vocabulary are used; a word whose target is absent stays in the text (e.g. "mecha" where the
+# data has no such genre or tag), with its expansion below helping the text search.
+GENRE_WORDS: dict[str, tuple[str, ...]] = {
+    "romcom": ("romance", "comedy"), "rom com": ("romance", "comedy"), "romantic comedy": ("romance", "comedy"),
+    "romantic": ("romance",), "comedies": ("comedy",), "funny": ("comedy",),
+    "sci fi": ("sci-fi",), "scifi": ("sci-fi",), "science fiction": ("sci-fi",),
+    "slice of life": ("slice of life",), "sol": ("slice of life",), "iyashikei": ("slice of life",),
+    "mysteries": ("mystery",), "detective": ("mystery",), "thriller": ("suspense",), "thrillers": ("suspense",),
+    "scary": ("horror",), "sport": ("sports",), "magical girl": ("mahou shoujo",),
+    "yaoi": ("boys love",), "bl": ("boys love",), "yuri": ("girls love",), "shoujo ai": ("girls love",),
+    "food": ("gourmet",), "cooking": ("gourmet",), "supernatural": ("supernatural",),
+    "award winning": ("award winning",), "award winners": ("award winning",),
+}
+# Words whose meaning the text search only finds with help (the data rarely names them).
+TEXT_EXPANSIONS: dict[str, str] = {
+    "mecha": "giant robots robot pilots mobile suit",
+    "isekai": "transported reincarnated into another world",
+    "idol": "singers pop idols",
+    "harem": "many girls fall for one boy",
+    "battle royale": "fight to the death survival game",
+    "cyberpunk": "cyborgs hackers dystopian future city",
+    "post apocalyptic": "ruined world after the end of civilisation",
+    "time travel": "travels back in time",
+}
+TYPE_WORDS: dict[str, str] = {
+    "movie": "MOVIE", "movies": "MOVIE", "film": "MOVIE", "films": "MOVIE",
+    "ova": "OVA", "ovas": "OVA", "oav": "OVA", "oavs": "OVA",
+    "ona": "ONA", "onas": "ONA", "web series": "ONA",
+    "special": "SPECIAL", "specials": "SPECIAL",
+    "tv series": "TV", "tv show": "TV", "tv shows": "TV", "series": "TV", "show": "TV", "shows": "TV", "tv": "TV",
+}
+# Types only ever boosted, never filtered: "show" and "series" are everyday words for any anime.
+SOFT_TYPE_WORDS = frozenset({"series", "show", "shows"})
+# Type words that in a long description usually describe the story ("a special power", "the show must go on").
+DESCRIPTIVE_TYPE_WORDS = frozenset({"special", "show", "shows", "series", "tv"})
+SOURCE_WORDS: dict[str, str] = {
+    "light novel": "LIGHT NOVEL", "light novels": "LIGHT NOVEL", "ln": "LIGHT NOVEL",
+    "manga": "MANGA", "web manga": "WEB MANGA", "webtoon": "WEB MANGA", "visual novel": "VISUAL NOVEL",
+    "novel": "NOVEL", "novels": "NOVEL", "video game": "GAME", "game": "GAME", "games": "GAME",
+}
+SEASON_WORDS = {"winter": "WINTER", "spring": "SPRING", "summer": "SUMMER", "fall": "FALL", "autumn": "FALL"}
+WISH_WORDS: dict[str, SortWish] = {
+    "best": "score", "top": "score", "top rated": "score", "top-rated": "score", "highest rated": "score",
+    "highly rated": "score", "best rated": "score", "greatest": "score", "masterpiece": "score",
+    "masterpieces": "score", "must watch": "score", "must-watch": "score", "acclaimed": "score",
+    "critically acclaimed": "score", "good": "score", "great": "score",
+    "most popular": "popularity", "popular": "popularity", "famous": "popularity", "well known": "popularity",
+    "mainstream": "popularity", "most watched": "popularity", "iconic": "popularity",
+    "hidden gem": "hidden_gems", "hidden gems": "hidden_gems", "underrated": "hidden_gems",
+    "lesser known": "hidden_gems", "lesser-known": "hidden_gems", "obscure": "hidden_gems",
+    "underappreciated": "hidden_gems", "overlooked": "hidden_gems",
+}
+RECENT_WORDS = frozenset({"recent", "new", "newest", "latest", "modern", "current"})
+OLD_WORDS = frozenset({"old", "older", "classic", "classics", "retro", "old school", "oldschool", "vintage"})
+# Words that carry no search meaning once the facts are read ("anime" in "comedy anime from 2005").
+FILLER = frozenset({
+    "anime", "animes", "animation", "japanese", "a", "an", "the", "some", "any", "from", "in", "of", "by", "made",
+    "aired", "released", "released in", "with", "and", "about", "for", "me", "give", "show me", "find", "recommend",
+    "recommendations", "list", "like", "that", "are", "is", "were", "what", "which", "ones", "one", "to", "watch",
+    "s", "era", "year", "years", "season", "studio", "studios", "based", "on", "adaptation", "adaptations",
+    "original", "all", "time", "ever", "of all time", "please", "i", "want", "looking", "something",
+})
+# Generic words of studio names: "Studio Ghibli" is also "Ghibli", "Kyoto Animation" is "KyoAni".
+_STUDIO_GENERIC = re.compile(r"\b(studio|studios|animation|animations|productions?|pictures|entertainment|"
+                             r"company|co|ltd|inc|works|film|films)\b")
+STUDIO_NICKNAMES: dict[str, str] = {"kyoani": "kyoto animation", "ghibli": "studio ghibli",
+                                    "production ig": "production i.g", "ig": "production i.g",
+                                    "jc staff": "j.c.staff", "a1": "a-1 pictures", "toei": "toei animation"}
+# A studio's short name counts only next to one of these words (or in a wish list): "bones" in a
+# description of a skeleton is not the studio Bones.
+_STUDIO_CONTEXT = {"by", "from", "studio", "anime", "films", "movies", "film", "movie", "shows", "works", "made"}
+
+_WORD = re.compile(r"[\w'’.-]+", re.UNICODE)
+_DECADE = re.compile(r"\b(?:(19|20)?(\d)0)['’]?s\b")
+_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+_YEAR_RANGE = re.compile(r"\b(19\d\d|20\d\d)\s*(?:-|–|to|until|through)\s*(19\d\d|20\d\d)\b")
+_SEASON_YEAR = re.compile(r"\b(winter|spring|summer|fall|autumn)\s+(?:of\s+)?(19\d\d|20\d\d)\b")
+_SOURCE = re.compile(r"\b(?:based on (?:a |an |the )?|adapted from (?:a |an |the )?)(light novels?|web manga|"
+                     r"webtoon|visual novel|video game|manga|novels?|games?|ln)\b"
+                     r"|\b(light novel|manga|visual novel|video game|game|novel)\s+adaptations?\b")
+_ORIGINAL = re.compile(r"\b(?:anime[- ]original|original (?:anime|story|series|work)s?)\b")
+_EXPLICIT_YEAR = re.compile(r"\b(?:from|in|aired in|released in|of|during)\s+(19\d\d|20\d\d)\b")
+
+
+@dataclass
+class Boost:
+    """A soft preference added to the ranking: entries meeting ``condition`` gain ``weight`` x the fact weight."""
+
+    label: str
+    field: str
+    values: list[Any]
+    kind: Literal["match", "range"] = "match"
+
+
+@dataclass
+class QueryReading:
+    """What the words asked for: filters, boosts and a sort wish, and the text left to search by meaning."""
+
+    text: str
+    filters: dict[str, Any] = field(default_factory=dict)
+    boosts: list[Boost] = field(default_factory=list)
+    sort: SortWish | None = None
+    recency: Literal["recent", "old"] | None = None
+    phrases: list[str] = field(default_factory=list)
+    expansions: list[str] = field(default_factory=list)
+
+    @property
+    def read_anything(self) -> bool:
+        return bool(self.filters or self.boosts or self.sort or self.recency)
+
+
+@dataclass
+class Vocabulary:
+    """Names the index holds (lower-case), so that only values the data knows are read from words."""
+
+    genres: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+    studios: set[str] = field(default_factory=set)
+    max_year: int = 2030
+
+    @classmethod
+    def from_facets(cls, facets: Mapping[str, Mapping[Any, int]]) -> Vocabulary:
+        years = [int(y) for y in facets.get("year", {}) if str(y).isdigit()]
+        return cls(genres=set(facets.get("genres", {})), tags=set(facets.get("tags", {})),
+                   studios=set(facets.get("studios", {})), max_year=max(years, default=2030))
+
+    def studio_names(self) -> dict[str, str]:
+        """Phrase -> studio: each full name, its name without generic words, and known nicknames."""
+        names: dict[str, str] = {}
+        for studio in self.studios:
+            names[_phrase(studio)] = studio
+            short = " ".join(_STUDIO_GENERIC.sub(" ", _phrase(studio)).split())
+            if len(short) >= 4 and short not in FILLER:
+                names.setdefault(short, studio)
+        for nick, studio in STUDIO_NICKNAMES.items():
+            if studio in self.studios:
+                names.setdefault(nick, studio)
+        return names
+
+
+def _phrase(text: str) -> str:
+    """Lower-case words joined by single spaces, punctuation between words dropped ("J.C.Staff" -> "j c staff")."""
+    return " ".join(re.sub(r"[^\w]+", " ", normalise_name(text)).split())
+
+
+class _Words:
+    """The query's words with the ones already read marked, so each word is read once."""
+
+    def __init__(self, text: str):
+        self.words = [_phrase(w) for w in _WORD.findall(text.replace("’", "'"))]
+        self.words = [w for w in self.words if w]
+        self.used = [False] * len(self.words)
+
+    def find(self, phrase: str) -> int:
+        parts = phrase.split()
+        n = len(parts)
+        for i in range(len(self.words) - n + 1):
+            if self.words[i:i + n] == parts and not any(self.used[i:i + n]):
+                return i
+        return -1
+
+    def take(self, phrase: str) -> int:
+        i = self.find(phrase)
+        if i >= 0:
+            for j in range(i, i + len(phrase.split())):
+                self.used[j] = True
+        return i
+
+    def neighbours(self, i: int, n: int) -> set[str]:
+        return {w for w in (self.words[i - 1] if i > 0 else "", self.words[i + n] if i + n < len(self.words) else "")}
+
+    def rest(self) -> str:
+        """The unread words in order, without filler at either end; empty when only filler is left."""
+        left = [w for w, u in zip(self.words, self.used) if not u]
+        while left and left[0] in FILLER:
+            left.pop(0)
+        while left and left[-1] in FILLER:
+            left.pop()
+        return " ".join(left)
+
+
+def _longest_first(phrases: Mapping[str, Any]) -> list[str]:
+    return sorted(phrases, key=lambda p: (-len(p.split()), -len(p)))
+
+
+def read_query(query: str, vocab: Vocabulary) -> QueryReading:
+    """Read the facts and wishes in ``query``; what is left is the text to search by meaning."""
+    lowered = query.casefold()
+    words = _Words(query)
+    wish_list = len(words.words) <= WISH_LIST_MAX_WORDS
+    reading = QueryReading(text=query)
+    filters = reading.filters
+
+    def note(phrase: str) -> None:
+        reading.phrases.append(phrase)
+
+    # --- time: season + year, year ranges, decades, explicit years ------------------------------
+    latest = vocab.max_year
+    if m := _SEASON_YEAR.search(lowered):
+        year = int(m.group(2))
+        if FIRST_ANIME_YEAR <= year <= latest + 1:
+            filters.update(seasons=[SEASON_WORDS[m.group(1)]], year_min=year, year_max=year)
+            words.take(m.group(1)), words.take(m.group(2))
+            note(m.group(0))
+    if "year_min" not in filters and (m := _YEAR_RANGE.search(lowered)):
+        lo, hi = sorted((int(m.group(1)), int(m.group(2))))
+        if FIRST_ANIME_YEAR <= lo and hi <= latest + 1:
+            filters.update(year_min=lo, year_max=hi)
+            words.take(m.group(1)), words.take(m.group(2))
+            note(m.group(0))
+    if "year_min" not in filters and (m := _DECADE.search(lowered)):
+        century = m.group(1) or ("20" if m.group(2) in "012" else "19")
+        start = int(f"{century}{m.group(2)}0")
+        if FIRST_ANIME_YEAR - 10 < start <= latest:
+            filters.update(year_min=max(start, FIRST_ANIME_YEAR), year_max=start + 9)
+            words.take(_phrase(m.group(0)))
+            note(m.group(0))
+    if "year_min" not in filters:
+        m = _EXPLICIT_YEAR.search(lowered) or (_YEAR.search(lowered) if wish_list else None)
+        if m:
+            year = int(m.group(1))
+            if FIRST_ANIME_YEAR <= year <= latest + 1:
+                filters.update(year_min=year, year_max=year)
+                words.take(m.group(1))
+                note(m.group(0))
+    for word in sorted(RECENT_WORDS | OLD_WORDS, key=lambda w: -len(w)):
+        if words.take(word) >= 0:
+            reading.recency = "recent" if word in RECENT_WORDS else "old"
+            note(word)
+            break
+
+    # --- quality and popularity wishes --------------------------------------------------------------
+    for phrase in _longest_first(WISH_WORDS):
+        if words.take(phrase) >= 0:
+            reading.sort = reading.sort or WISH_WORDS[phrase]
+            note(phrase)
+
+    # --- source material ---------------------------------------------------------------------------
+    if m := _SOURCE.search(lowered):
+        name = _phrase(m.group(1) or m.group(2))
+        filters["source_materials"] = [SOURCE_WORDS[name]]
+        for w in _phrase(m.group(0)).split():
+            words.take(w)
+        note(m.group(0))
+    elif m := _ORIGINAL.search(lowered):
+        filters["source_materials"] = ["ORIGINAL"]
+        for w in _phrase(m.group(0)).split():
+            words.take(w)
+        note(m.group(0))
+
+    # --- studios ---------------------------------------------------------------------------------------
+    studios: list[str] = []
+    names = vocab.studio_names()
+    for phrase in _longest_first(names):
+        i = words.find(phrase)
+        if i < 0:
+            continue
+        n = len(phrase.split())
+        full = phrase == _phrase(names[phrase]) and (n > 1 or len(phrase) >= 7)
+        if full or wish_list or words.neighbours(i, n) & _STUDIO_CONTEXT:
+            words.take(phrase)
+            studios.append(names[phrase])
+            note(phrase)
+    if studios:
+        filters["studios"] = list(dict.fromkeys(studios))
+
+    # --- types -------------------------------------------------------------------------------------------
+    types: list[str] = []
+    for phrase in _longest_first(TYPE_WORDS):
+        i = words.take(phrase)
+        if i < 0:
+            continue
+        kind = TYPE_WORDS[phrase]
+        if wish_list and phrase not in SOFT_TYPE_WORDS:
+            types.append(kind)
+        elif wish_list or phrase not in DESCRIPTIVE_TYPE_WORDS:
+            reading.boosts.append(Boost(f"type {kind}", "type", [kind]))
+        else:
+            continue
+        note(phrase)
+    if types:
+        filters["types"] = list(dict.fromkeys(types))
+
+    # --- genres and tags -----------------------------------------------------------------------------
+    genres: list[str] = []
+    tags: list[str] = []
+    candidates = {**{g: (g,) for g in vocab.genres | vocab.tags}, **GENRE_WORDS}
+    for phrase in _longest_first(candidates):
+        if words.find(phrase) < 0:
+            continue
+        targets = [t for t in candidates[phrase] if t in vocab.genres or t in vocab.tags]
+        if not targets:
+            continue
+        words.take(phrase)
+        note(phrase)
+        for t in targets:
+            (genres if t in vocab.genres else tags).append(t)
+    if genres or tags:
+        if wish_list:
+            if genres:
+                filters.update(genres=list(dict.fromkeys(genres)), genres_mode="all")
+            if tags:
+                filters["tags"] = list(dict.fromkeys(tags))
+        else:
+            reading.boosts += [Boost(f"genre {g}", "genres", [g]) for g in dict.fromkeys(genres)]
+            reading.boosts += [Boost(f"tag {t}", "tags", [t]) for t in dict.fromkeys(tags)]
+
+    # --- the rest is text --------------------------------------------------------------------------
+    # A wish list is searched by what is left of it; a description keeps its own words (a boost's word
+    # describes the story too), and falls back to them when nothing was read.
+    text = words.rest() if wish_list and reading.read_anything else query
+    extras = [extra for word, extra in TEXT_EXPANSIONS.items() if re.search(rf"\b{re.escape(word)}\b", text.casefold())]
+    reading.expansions = [word for word in TEXT_EXPANSIONS if re.search(rf"\b{re.escape(word)}\b", text.casefold())]
+    reading.text = " ".join([text, *extras]).strip()
+    return reading
+
+
+def merge_filters(read: Mapping[str, Any], explicit: Mapping[str, Any]) -> dict[str, Any]:
+    """Filters read from words, overridden field by field by the caller's explicit filters."""
+    merged = dict(read)
+    if any(k in explicit for k in ("year_min", "year_max")):
+        merged.pop("year_min", None), merged.pop("year_max", None)
+    if "genres" in explicit:
+        merged.pop("genres_mode", None)
+    merged.update(explicit)
+    return merged
