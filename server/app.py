@@ -9,8 +9,9 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 
+from server.icons import ICONS
 from server.state import AppState
-from tools import catalog, resources, search, similar
+from tools import catalog, completions, resources, search, similar
 
 INSTRUCTIONS = """\
 Search an anime database by meaning, picture, exact filters and similarity.
@@ -21,6 +22,16 @@ Search an anime database by meaning, picture, exact filters and similarity.
 - search_anime_by_image / search_anime_multimodal: from a picture (base64, data URL or URL).
 Ids look like 'mal-1'; every result carries one. Results never include adult titles unless
 filters.include_nsfw is true."""
+
+
+class AnimeServer(MCPServer):
+    """MCPServer whose tools carry the server's icon unless they name their own."""
+
+    def add_tool(self, fn: Any, name: str | None = None, title: str | None = None, description: str | None = None,
+                 annotations: Any = None, icons: list[Any] | None = None, meta: dict[str, Any] | None = None,
+                 structured_output: bool | None = None) -> None:
+        super().add_tool(fn, name=name, title=title, description=description, annotations=annotations,
+                         icons=icons if icons is not None else ICONS, meta=meta, structured_output=structured_output)
 
 
 def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any = None) -> MCPServer:
@@ -43,11 +54,13 @@ def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any
             finally:
                 tg.cancel_scope.cancel()
 
-    server = MCPServer(name=name, instructions=INSTRUCTIONS, lifespan=lifespan, version="0.1.0")
+    server = AnimeServer(name=name, title="Anime search", instructions=INSTRUCTIONS, lifespan=lifespan,
+                         version="0.1.0", icons=ICONS)
     search.register(server)
     similar.register(server)
     catalog.register(server)
     resources.register(server, state)
+    completions.register(server, state)
     if enrichment is not None:
         from tools import enrichment as enrichment_tools
 

@@ -10,12 +10,14 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from index.search.resolve import AnimeNotFoundError
 from index.vectors import ASPECT_VECTOR, PRIORITY
+from server.icons import ICONS
 from server.state import AppState, NotReadyError
 
 
 def register(server: MCPServer, state: AppState) -> None:
-    @server.resource("anime://{anime_id}", title="Anime entry", mime_type="application/json",
-                     description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1.")
+    @server.resource("anime://{anime_id}", title="Anime entry", mime_type="application/json", icons=ICONS,
+                     description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1. "
+                                 "Ids complete from titles (completion/complete).")
     async def anime_entry(anime_id: str) -> str:
         try:
             runtime = await state.ready()
@@ -27,7 +29,7 @@ def register(server: MCPServer, state: AppState) -> None:
         return entry.model_dump_json(by_alias=True, exclude_none=True, indent=1)
 
     @server.resource("anime://schema", title="Anime index schema and statistics", mime_type="application/json",
-                     description="Named vectors and what they cover, search aspects, filters, and current counts.")
+                     icons=ICONS, description="Named vectors and what they cover, search aspects, filters, and current counts.")
     async def anime_schema() -> str:
         from index.search.filters import SearchFilters
 
@@ -44,7 +46,7 @@ def register(server: MCPServer, state: AppState) -> None:
         }
         return json.dumps(doc, indent=1)
 
-    @server.prompt(title="Like X but Y")
+    @server.prompt(title="Like X but Y", icons=ICONS)
     def like_x_but_y(anime: str, difference: str) -> str:
         """Find anime similar to one title but different in one way (e.g. 'Cowboy Bebop', 'more comedic')."""
         return (
@@ -56,7 +58,7 @@ def register(server: MCPServer, state: AppState) -> None:
             "4. Merge both lists, drop the original and its sequels unless asked, and explain each pick in one line."
         )
 
-    @server.prompt(title="Identify an anime from a vague memory")
+    @server.prompt(title="Identify an anime from a vague memory", icons=ICONS)
     def identify_anime(memory: str) -> str:
         """Turn a half-remembered description into a ranked list of candidates."""
         return (
@@ -65,4 +67,35 @@ def register(server: MCPServer, state: AppState) -> None:
             "aspects ['characters']; if they recall a year or format, add filters. If they have a screenshot, "
             "use search_anime_by_image. Show the top candidates with why each matches, and ask one question "
             "that would tell them apart."
+        )
+
+    @server.prompt(title="Best of a season", icons=ICONS)
+    def season_picks(season: str, year: str, genre: str = "", type: str = "") -> str:
+        """The best-rated anime of one season and year (e.g. FALL 1998), optionally of one genre or type."""
+        when: int | str = int(year) if year.strip().isdigit() else year
+        filters: dict[str, object] = {"seasons": [season.upper()], "year_min": when, "year_max": when}
+        if genre:
+            filters["genres"] = [genre]
+        if type:
+            filters["types"] = [type.upper()]
+        return (
+            f"The user wants the best anime of {season} {year}{f' ({genre})' if genre else ''}"
+            f"{f', {type} only' if type else ''}.\n"
+            f"1. Call browse_anime with filters {json.dumps(filters)}, sort_by 'score', limit 10, facets ['genres'].\n"
+            "2. Present the list with one line each on what it is; mention the genres the season was strongest in.\n"
+            "3. Offer to narrow by a genre from the facets, or to find more like any pick (find_similar_anime)."
+        )
+
+    @server.prompt(title="A studio's work", icons=ICONS)
+    def studio_spotlight(studio: str, tag: str = "") -> str:
+        """What one studio made (e.g. 'sunrise'), best first, optionally only titles with one tag."""
+        filters: dict[str, list[str]] = {"studios": [studio]}
+        if tag:
+            filters["tags"] = [tag]
+        return (
+            f"The user wants to know the work of the studio {studio!r}{f' tagged {tag!r}' if tag else ''}.\n"
+            f"1. Call browse_anime with filters {json.dumps(filters)}, sort_by 'score', limit 15, "
+            "facets ['year', 'genres'].\n"
+            "2. Summarise what the studio is known for (its genres and most active years), then list the best titles.\n"
+            "3. Offer search_anime with aspects ['staff'] for its directors, or find_similar_anime for any title."
         )
