@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import time
+from dataclasses import dataclass, field
 
 from qdrant_client import models
 from rapidfuzz import fuzz, process
@@ -17,6 +19,39 @@ class AnimeNotFoundError(UserFacingError, LookupError):
     """No entry matches the reference; the message lists the closest titles."""
 
 
+@dataclass
+class TitleMatches:
+    """Point ids whose title or synonym equals the text, starts with its words, or is within typos of it."""
+
+    exact: list[str] = field(default_factory=list)
+    prefix: list[str] = field(default_factory=list)
+    fuzzy: dict[str, float] = field(default_factory=dict)  # point id -> closeness 0-1 above the cutoff
+
+    def ids(self) -> list[str]:
+        return list(dict.fromkeys([*self.exact, *self.prefix, *self.fuzzy]))
+
+
+class _TitleIndex:
+    """Normalised titles sorted for prefix lookup (bisect), grouped for exact lookup, listed for fuzzy."""
+
+    def __init__(self, titles: list[tuple[str, str]]):
+        self.sorted = sorted(titles)
+        self.keys = [t for t, _ in self.sorted]
+        self.unique = list(dict.fromkeys(self.keys))
+        self.ids_of: dict[str, list[str]] = {}
+        for title, pid in self.sorted:
+            self.ids_of.setdefault(title, []).append(pid)
+
+    def with_prefix(self, prefix: str, cap: int) -> list[str]:
+        start = bisect.bisect_left(self.keys, prefix)
+        out: list[str] = []
+        for title, pid in self.sorted[start:]:
+            if not title.startswith(prefix) or len(out) >= cap:
+                break
+            out.append(pid)
+        return out
+
+
 class AnimeResolver:
     """Resolves ids and titles to stored points. Titles are cached for fuzzy matching."""
 
@@ -26,9 +61,35 @@ class AnimeResolver:
         self._cache_seconds = cache_seconds
         self._titles: list[tuple[str, str]] | None = None  # (normalised title, point id)
         self._titles_at = 0.0
+        self._index: _TitleIndex | None = None
+        self._index_source: list[tuple[str, str]] | None = None
 
     def invalidate(self) -> None:
         self._titles = None
+        self._index: _TitleIndex | None = None
+
+    async def title_matches(self, text: str, *, fuzzy: bool = True, cap: int = 50) -> TitleMatches:
+        """Entries a user may mean by ``text`` as a title: exact, word-prefix ("initial d" -> "initial d first
+        stage") and, for short texts, close spellings ("fullmetal alchemst"). At most ``cap`` of each."""
+        norm = normalise_title(text)
+        if len(norm) < 2:
+            return TitleMatches()
+        titles = await self._title_cache()
+        if self._index is None or self._index_source is not titles:
+            self._index, self._index_source = _TitleIndex(titles), titles
+        index = self._index
+        assert index is not None
+        found = TitleMatches(exact=list(dict.fromkeys(index.ids_of.get(norm, [])))[:cap])
+        seen = set(found.exact)
+        found.prefix = [p for p in dict.fromkeys(index.with_prefix(norm + " ", cap * 2)) if p not in seen][:cap]
+        seen.update(found.prefix)
+        if fuzzy and not found.exact and len(norm) >= 5 and len(norm.split()) <= 6:
+            close = process.extract(norm, index.unique, scorer=fuzz.ratio, score_cutoff=self._cutoff, limit=cap)
+            for title, score, _ in close:
+                for pid in index.ids_of[title]:
+                    if pid not in seen:
+                        found.fuzzy[pid] = max(found.fuzzy.get(pid, 0.0), (score - self._cutoff) / (100 - self._cutoff))
+        return found
 
     async def resolve(self, ref: str, *, with_vectors: bool | list[str] = False) -> models.Record:
         ref = (ref or "").strip()
@@ -51,6 +112,17 @@ class AnimeResolver:
         names = sorted({titles[i][0] for _, _, i in close})
         hint = f" Closest titles: {', '.join(names)}." if names else ""
         raise AnimeNotFoundError(f"No anime matches {ref!r}.{hint} Try search_anime to find its id.")
+
+    async def titled_like(self, stems: set[str], cap: int = 500) -> set[str]:
+        """Point ids with a title equal to one of ``stems`` or starting with its words (a franchise's entries)."""
+        titles = await self._title_cache()
+        if self._index is None or self._index_source is not titles:
+            self._index, self._index_source = _TitleIndex(titles), titles
+        out: set[str] = set()
+        for stem in stems:
+            out.update(self._index.ids_of.get(stem, []))
+            out.update(self._index.with_prefix(stem + " ", cap))
+        return out
 
     async def _fetch(self, pid: str, with_vectors: bool | list[str]) -> models.Record:
         found = await self._store.retrieve([pid], with_vectors=with_vectors)
