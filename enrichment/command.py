@@ -115,13 +115,18 @@ def write_envelope(path: Path, entries: list[AnimeEntry]) -> None:
         raise
 
 
-async def run_enrich_command(ids: list[str] | None, file: Path | None, sources: list[str] | None, concurrency: int,
-                             output: Path, *, settings: EnrichmentSettings | None = None,
+async def run_enrich_command(ids: list[str] | None, file: Path | None, sources: list[str] | None,
+                             concurrency: int | None, output: Path, *, settings: EnrichmentSettings | None = None,
                              enricher: Enricher | None = None, skip_recent_days: float | None = None,
                              show_progress: bool = True, checkpoint_every: int = 10) -> EnrichSummary:
-    """Enrich ``ids`` and/or the entries of ``file`` into ``output``; see the module docstring."""
+    """Enrich ``ids`` and/or the entries of ``file`` into ``output``; see the module docstring.
+    ``concurrency`` None uses ``settings.enrichment_concurrency`` (ANIME_MCP_ENRICHMENT_CONCURRENCY)."""
     started = time.monotonic()
     settings = settings or (enricher.settings if enricher else EnrichmentSettings())
+    if concurrency is None:
+        concurrency = settings.enrichment_concurrency
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
     summary = EnrichSummary(output=Path(output))
     if not ids and file is None:
         raise ValueError("nothing to enrich: give --ids (MyAnimeList ids such as 1 or mal-1) or --file PATH")
@@ -184,7 +189,8 @@ def _count(result: EnrichmentResult, summary: EnrichSummary, per_source: dict[st
 
 
 def run_enrich_cli(ids: list[str] | None = None, file: Path | None = None, sources: list[str] | None = None,
-                   concurrency: int = 2, output: Path = Path("enriched.json"), **kwargs: Any) -> EnrichSummary:
+                   concurrency: int | None = None, output: Path = Path("enriched.json"),
+                   **kwargs: Any) -> EnrichSummary:
     """Synchronous wrapper for a CLI: runs ``run_enrich_command`` in a fresh event loop."""
     import functools
 

@@ -22,7 +22,6 @@ class EnrichmentSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ANIME_MCP_", env_file=".env", extra="ignore")
 
-    enrichment_enabled: bool = Field(False, description="Allow enrichment (network calls to public anime APIs).")
     enrichment_sources: list[str] = Field(
         default_factory=lambda: list(ALL_SOURCES),
         description="Sources used when a call names none (AniDB only runs with a client name set).",
@@ -68,7 +67,8 @@ class EnrichmentSettings(BaseSettings):
     max_pages: int = Field(40, ge=1, description="Most pages followed per paginated list (a guard against loops).")
     jikan_episode_details_max: int = Field(
         30, ge=0, description="Episodes whose detail page (synopsis) is fetched from Jikan; 0 skips them.")
-    enrichment_concurrency: int = Field(2, ge=1, description="Entries enriched at once by enrich_many and the CLI.")
+    enrichment_concurrency: int = Field(2, ge=1, description="Entries enriched at once by enrich_many and `anime-mcp enrich` (its --concurrency "
+        "overrides it).")
     skip_recent_days: float = Field(7.0, ge=0, description="Entries enriched this recently are skipped (resume).")
     max_concurrent_jobs: int = Field(2, ge=1, description="Enrichment jobs running at once in the server.")
     max_pending_jobs: int = Field(50, ge=1, description="Queued plus running jobs accepted before start() refuses.")

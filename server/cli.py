@@ -80,7 +80,7 @@ def _serve(args: argparse.Namespace) -> int:
         return await open_runtime(storage=storage)
 
     state = AppState(loader=loader, ready_timeout=settings.model_load_timeout,
-                     admin_tokens=[t.get_secret_value() for t in settings.admin_tokens])
+                     admin_tokens=settings.admin_token_values(), index_on_start=list(settings.index_on_start))
     enrichment = None
     if settings.enrichment_enabled:
         from enrichment.settings import EnrichmentSettings
@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ids", nargs="*", help="MyAnimeList ids.")
     p.add_argument("--file", help="A file of entries to enrich.")
     p.add_argument("--sources", nargs="*", help="jikan anilist kitsu anidb animeschedule (default: all).")
-    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--concurrency", type=int,
+                   help="Entries enriched at once (default: ANIME_MCP_ENRICHMENT_CONCURRENCY, 2).")
     p.add_argument("--output", default="enriched.json")
     p.add_argument("--reindex", action="store_true", help="Update the index with the enriched entries.")
     p.add_argument("--batch-size", type=int, default=64)

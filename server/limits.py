@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 
-from server.security import token_matches
+from server.auth import ADMIN_SCOPE, caller
 
 _limiter: anyio.CapacityLimiter | None = None
 _capacity: int = 4
@@ -44,26 +44,16 @@ async def expensive_slot() -> AsyncIterator[None]:
         yield
 
 
-def bearer_token(headers: Any) -> str | None:
-    """The bearer token of an HTTP request's headers (a mapping; None on stdio)."""
-    if not headers:
-        return None
-    auth = ""
-    for key in ("authorization", "Authorization"):
-        value = headers.get(key) if hasattr(headers, "get") else None
-        if value:
-            auth = value
-            break
-    if not auth.lower().startswith("bearer "):
-        return None
-    return auth[7:].strip() or None
-
-
 def is_admin(ctx: Any, admin_tokens: list[str]) -> bool:
-    """True when no admin tokens are configured (every authenticated caller, or the local stdio
-    user, may act), or the request carries one of them. `ctx.headers` is the HTTP request's
-    headers in the SDK (None on stdio, where there is no token to check)."""
-    if not admin_tokens:
-        return True
-    token = bearer_token(getattr(ctx, "headers", None))
-    return bool(token) and token_matches(token, admin_tokens)
+    """May this caller run admin actions (enrichment)? A verified caller (static token or OAuth
+    JWT, see server.security) needs the anime:admin scope; an anonymous one (stdio, or HTTP
+    without authentication) only when no admin tokens are configured: with them set, a caller
+    must show one."""
+    try:
+        request = ctx.request_context.request
+    except (AttributeError, ValueError):  # no request (a Context outside a call)
+        request = None
+    found = caller(request)
+    if found is not None:
+        return ADMIN_SCOPE in found.scopes
+    return not admin_tokens

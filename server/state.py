@@ -10,16 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
 
+from index.errors import UserFacingError, without_paths
 from index.runtime import IndexRuntime
 
 log = logging.getLogger(__name__)
 
 
-class NotReadyError(RuntimeError):
+class NotReadyError(UserFacingError, RuntimeError):
     """The index or the models are not available; the message says why and what to do."""
 
 
@@ -31,6 +33,8 @@ class AppState:
     enrichment: Any = None  # enrichment.jobs.JobManager while the server runs with enrichment enabled
     admin_tokens: list[str] = field(default_factory=list)
     ready_timeout: float = 600.0
+    index_on_start: list[Path] = field(default_factory=list)  # ServerSettings.index_on_start
+    index_report: dict[str, Any] | None = None  # how indexing them went (shown by /health)
     runtime: IndexRuntime | None = None
     error: str | None = None
     _loaded: anyio.Event | None = None
@@ -52,7 +56,10 @@ class AppState:
         self._loading = True
         event = self._event()
         try:
-            self.runtime = await self.loader()
+            runtime = await self.loader()
+            if self.index_on_start:
+                await self._index_files(runtime)
+            self.runtime = runtime
             log.info("index ready (%s backend)", self.runtime.engine.store.backend)
         except Exception as exc:  # reported to every tool call, never crashes the server
             self.error = f"{type(exc).__name__}: {exc}"
@@ -70,8 +77,31 @@ class AppState:
         if self.runtime is not None:
             return self.runtime
         if self.error:
-            raise NotReadyError(f"The anime index could not be loaded: {self.error}")
+            raise NotReadyError(f"The anime index could not be loaded: {without_paths(self.error)}")
         raise NotReadyError(f"The models are still loading after {self.ready_timeout:.0f}s; try again shortly.")
+
+    async def _index_files(self, runtime: IndexRuntime) -> None:
+        """ANIME_MCP_INDEX_ON_START: index the files before the tools answer (unchanged entries are
+        skipped by hash). A failure is logged and reported by /health; the server then serves what
+        the index already holds rather than nothing."""
+        from index.ingest import Ingestor
+
+        names = [Path(p).name for p in self.index_on_start]  # /health is public: file names, not paths
+        self.index_report = {"status": "running", "files": names}
+        try:
+            missing = [Path(p).name for p in self.index_on_start if not Path(p).is_file()]
+            if missing:
+                raise FileNotFoundError(f"ANIME_MCP_INDEX_ON_START names no file {', '.join(missing)}")
+            summary = await Ingestor(runtime.store, runtime.embedder, runtime.fetcher).ingest_paths(self.index_on_start)
+            runtime.engine.invalidate_caches()
+            log.info("indexed on start (%s): %s", ", ".join(names), summary.line())
+            self.index_report = {"status": "failed" if summary.failed else "done", "files": names,
+                                 "read": summary.read, "failed": len(summary.failed)}
+        except Exception as exc:  # the index may still hold entries: serve them
+            log.error("indexing %s on start failed: %s: %s", ", ".join(map(str, self.index_on_start)),
+                      type(exc).__name__, exc)
+            self.index_report = {"status": "failed", "files": names,
+                                 "error": without_paths(f"{type(exc).__name__}: {exc}")}
 
     async def reindex(self, result: Any) -> None:
         """Enrichment finished: re-embed only the vectors whose text changed, then refresh caches."""

@@ -1,7 +1,8 @@
 """Run the server on stdio, SSE or streamable HTTP.
 
-HTTP transports get DNS-rebinding protection (Host/Origin checks) from the SDK, bearer-token
-authentication and per-client limits from server.security, and a /health endpoint.
+HTTP transports get DNS-rebinding protection (Host/Origin checks) from the SDK, authentication
+(static bearer tokens and/or OAuth JWTs), scopes and per-client limits from server.security, and
+a /health endpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class UnsafeBindError(RuntimeError):
-    """Refusing to expose an unauthenticated server beyond this machine."""
+    """Refusing to start: an unauthenticated server beyond this machine, or an authentication
+    configuration that cannot work (the CLI prints the message as one line)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -48,6 +50,7 @@ def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> St
     """The Starlette app for sse or http, wrapped with authentication, limits and /health."""
     from server.security import secure_app
 
+    check_auth(settings)
     security = transport_security(settings)
     if settings.transport == "sse":
         app = server.sse_app(transport_security=security, host=settings.host)
@@ -57,12 +60,25 @@ def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> St
 
 
 def check_bind(settings: ServerSettings) -> None:
-    if is_loopback(settings.host) or settings.tokens() or settings.allow_unauthenticated_remote:
+    if (is_loopback(settings.host) or settings.tokens() or settings.oauth_enabled
+            or settings.allow_unauthenticated_remote):
         return
     raise UnsafeBindError(
-        f"Refusing to listen on {settings.host} without authentication. Set ANIME_MCP_AUTH_TOKENS or "
-        "ANIME_MCP_AUTH_TOKENS_FILE, bind to 127.0.0.1, or (at your own risk) set "
+        f"Refusing to listen on {settings.host} without authentication. Set ANIME_MCP_AUTH_TOKENS, "
+        "ANIME_MCP_AUTH_TOKENS_FILE or ANIME_MCP_OAUTH_ISSUER, bind to 127.0.0.1, or (at your own risk) set "
         "ANIME_MCP_ALLOW_UNAUTHENTICATED_REMOTE=true.")
+
+
+def check_auth(settings: ServerSettings) -> None:
+    """OAuth settings that cannot work stop the start, naming the variable to fix."""
+    if not settings.oauth_enabled:
+        return
+    from server.oauth import OAuthConfigError, auth_settings
+
+    try:
+        auth_settings(settings)
+    except OAuthConfigError as exc:
+        raise UnsafeBindError(str(exc)) from exc
 
 
 def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:

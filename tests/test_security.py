@@ -31,13 +31,14 @@ def settings(**kw) -> ServerSettings:
 
 
 @asynccontextmanager
-async def served(edge_runtime, **kw):
+async def served(edge_runtime, loader=None, enrichment=None, **kw):
     """An httpx client wired to the real ASGI app (lifespan running), host 127.0.0.1."""
-    async def loader():
+    async def load_runtime():
         return edge_runtime
 
-    state = AppState(loader=loader)
-    app = http_app(build_server(state), state, settings(**kw))
+    config = settings(**kw)
+    state = AppState(loader=loader or load_runtime, admin_tokens=config.admin_token_values())
+    app = http_app(build_server(state, enrichment=enrichment), state, config)
     inner = app.app  # SecurityMiddleware wraps the SDK's Starlette app
     async with inner.router.lifespan_context(inner):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
@@ -74,7 +75,7 @@ async def test_tokens_required_and_health_open(edge_runtime):
     async with served(edge_runtime, auth_tokens=[SecretStr(TOKEN)]) as client:
         assert (await client.post("/mcp", json=INIT, headers=MCP_HEADERS)).status_code == 401
         wrong = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": "Bearer nope"})
-        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
         assert TOKEN not in wrong.text
         basic = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Basic {TOKEN}"})
         assert basic.status_code == 401
@@ -146,17 +147,90 @@ async def test_tool_errors_have_no_traceback_or_paths(edge_runtime, caplog):
     assert TOKEN not in caplog.text  # tokens never reach the logs
 
 
-def test_is_admin_reads_bearer_header():
-    class Ctx:
-        def __init__(self, headers):
-            self.headers = headers
+def test_is_admin_reads_the_verified_caller():
+    """Admin comes from the identity the middleware verified (its scopes), never from a raw header."""
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
-    assert limits.is_admin(Ctx(None), [])  # no admin tokens: everyone may
-    assert limits.is_admin(Ctx({"authorization": "Bearer adm"}), ["adm"])
-    assert limits.is_admin(Ctx(httpx.Headers({"Authorization": "bearer adm"})), ["adm"])
-    assert not limits.is_admin(Ctx({"authorization": "Bearer user"}), ["adm"])
-    assert not limits.is_admin(Ctx(None), ["adm"])  # stdio with admin tokens set: no token, no admin
-    assert not limits.is_admin(Ctx({"authorization": "adm"}), ["adm"])
+    from server.auth import StaticTokens
+
+    class Ctx:
+        def __init__(self, token=None, tokens=(), admins=(), headers=None):
+            found = StaticTokens(list(tokens), list(admins)).verify(token) if token else None
+            scope = {"type": "http", "headers": [], "user": AuthenticatedUser(found) if found else None}
+            self.request_context = type("R", (), {"request": starlette_request(scope, headers)})()
+
+    assert limits.is_admin(Ctx(), [])  # no admin tokens: everyone may (stdio, loopback without tokens)
+    assert not limits.is_admin(Ctx(), ["adm"])  # admin tokens set: an anonymous caller may not
+    assert not limits.is_admin(Ctx(headers={"authorization": "Bearer adm"}), ["adm"])  # unverified header: no
+    assert limits.is_admin(Ctx("adm", admins=["adm"]), ["adm"])
+    assert not limits.is_admin(Ctx("user", tokens=["user"], admins=["adm"]), ["adm"])
+    assert limits.is_admin(Ctx("user", tokens=["user"]), [])  # no admin tokens: every valid token
+
+
+def starlette_request(scope, headers):
+    from starlette.requests import Request
+
+    scope = {**scope, "headers": [(k.encode(), v.encode()) for k, v in (headers or {}).items()]}
+    return Request(scope)
+
+
+async def test_random_bearer_values_share_the_address_limit():
+    """Without configured tokens an unverified Authorization header is not an identity: 15 requests
+    with a new random bearer each are limited by address like any other."""
+    import secrets
+
+    async with served(None, loader=_no_index, rate_limit_per_minute=10) as client:
+        codes = [(await client.post("/mcp", json=INIT, headers={
+            **MCP_HEADERS, "authorization": f"Bearer {secrets.token_hex(16)}"})).status_code for _ in range(15)]
+    assert codes[:10] == [200] * 10 and codes[10:] == [429] * 5
+
+
+async def test_tokens_sharing_a_prefix_have_their_own_allowance():
+    first, second = TOKEN + "-a", TOKEN + "-b"
+    async with served(None, loader=_no_index, rate_limit_per_minute=3,
+                      auth_tokens=[SecretStr(first), SecretStr(second)]) as client:
+        a = [(await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {first}"}))
+             .status_code for _ in range(4)]
+        b = [(await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {second}"}))
+             .status_code for _ in range(3)]
+    assert a == [200, 200, 200, 429] and b == [200, 200, 200]
+
+
+async def _no_index():
+    raise RuntimeError("no index here")
+
+
+async def test_index_open_error_shows_no_server_path(tmp_path, caplog):
+    from index.storage.base import StoreError
+
+    where = tmp_path / "secret-data-dir" / "anime"
+
+    async def broken():
+        raise StoreError(f"no index at {where}: run `anime-mcp index` first (or set ANIME_MCP_DATA_DIR)")
+
+    caplog.set_level(logging.INFO)
+    async with served(None, loader=broken) as client:
+        h = await session(client, {})
+        reply = await call_tool(client, h, "search_anime", {"query": "pirates"})
+    text = json.dumps(reply)
+    assert reply["result"]["isError"] and "could not be loaded" in text and "anime-mcp index" in text
+    assert "secret-data-dir" not in text and str(tmp_path) not in text
+    assert str(where) in caplog.text  # the operator still sees where
+
+
+async def test_full_enrichment_queue_says_so(edge_runtime, fake, tmp_path):
+    fake.fail("jikan", "slow", delay=5)
+    enrichment = fake.settings(tmp_path / "cache", max_pending_jobs=1, max_concurrent_jobs=1)
+    try:
+        async with served(edge_runtime, enrichment=enrichment) as client:
+            h = await session(client, {})
+            first = await call_tool(client, h, "enrich_anime", {"anime": "mal-1", "sources": ["jikan"]})
+            assert not first["result"].get("isError"), first
+            second = await call_tool(client, h, "enrich_anime", {"anime": "mal-5", "sources": ["jikan"]}, id_=3)
+    finally:
+        fake.heal()
+    text = second["result"]["content"][0]["text"]
+    assert second["result"]["isError"] and "already queued or running" in text and "unexpectedly" not in text
 
 
 async def test_expensive_slot_caps_concurrency():
@@ -178,3 +252,16 @@ async def test_expensive_slot_caps_concurrency():
     limits.configure(ServerSettings(_env_file=None).max_concurrent_expensive)
     with pytest.raises(ValueError, match="at least 1"):
         limits.configure(0)
+
+
+async def test_admin_tokens_without_auth_tokens_guard_enrichment(fake, tmp_path):
+    """Loopback without auth tokens but with ANIME_MCP_ADMIN_TOKENS: anyone may search, only an
+    admin token may use enrichment (the rule from before OAuth)."""
+    enrichment = fake.settings(tmp_path / "cache")
+    async with served(None, loader=_no_index, enrichment=enrichment, admin_tokens=[SecretStr("adm-token")]) as client:
+        anonymous = await session(client, {})
+        refused = await call_tool(client, anonymous, "enrichment_status", {"job_id": "abc"})
+        assert refused["result"]["isError"] and "anime:admin" in refused["result"]["content"][0]["text"]
+        admin = await session(client, {"authorization": "Bearer adm-token"})
+        allowed = await call_tool(client, admin, "enrichment_status", {"job_id": "abc"})
+        assert "no enrichment job" in allowed["result"]["content"][0]["text"]

@@ -47,9 +47,13 @@ def _report(status: Any) -> CallToolResult:
 
 
 def _jobs(ctx: Context):
+    """The server state, once the caller may use enrichment (both tools need the anime:admin scope)."""
     state = ctx.request_context.lifespan_context
     if state.enrichment is None:
         raise ToolError("Enrichment is not running on this server (start it with ANIME_MCP_ENRICHMENT_ENABLED=true).")
+    if not is_admin(ctx, state.admin_tokens):
+        raise ToolError("Enrichment needs the anime:admin scope: an admin token (ANIME_MCP_ADMIN_TOKENS) or an "
+                        "OAuth token granted anime:admin.")
     return state
 
 
@@ -68,8 +72,6 @@ def register(server: MCPServer) -> None:
         """Fill an anime's entry (synopsis, characters, staff, episodes, statistics) from public sites in the
         background, then re-index it. Returns a job id; follow it with enrichment_status."""
         state = _jobs(ctx)
-        if not is_admin(ctx, state.admin_tokens):
-            raise ToolError("Starting enrichment needs an admin token on this server.")
         rt = await runtime(ctx)
         entry = await rt.engine.get_entry(anime)
         try:
