@@ -61,6 +61,21 @@ async def test_a_resized_reencoded_cover_finds_its_own_entry_first(picture_clien
         assert ids(page)[0] == anime_id, (anime_id, ids(page))
 
 
+async def test_a_phone_photo_is_searched_upright(picture_client, picture_index):
+    """Phones store pictures sideways with an EXIF Orientation tag that every viewer applies; so must we."""
+    import io
+
+    from PIL import Image
+
+    for anime_id, cover in list(picture_index.covers.items())[:6]:
+        buf = io.BytesIO()
+        exif = Image.Exif()
+        exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+        cover.rotate(90, expand=True).save(buf, format="JPEG", quality=90, exif=exif)
+        page = await hits(picture_client, "search_anime_by_image", {"image": b64(buf.getvalue()), "limit": 3})
+        assert ids(page)[0] == anime_id, (anime_id, ids(page))
+
+
 async def test_filters_apply_to_image_search(picture_client, picture_index):
     entries = picture_index.entries
     tv_id = next(i for i in picture_index.covers if entries[i].type.value == "TV")

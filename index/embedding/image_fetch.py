@@ -22,7 +22,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 import httpx
-from PIL import Image
+from PIL import Image, ImageOps
 
 from index.embedding.errors import ImageInputError
 from index.embedding.net_guard import guarded_transport, resolve_checked
@@ -58,6 +58,7 @@ def decode_image(data: bytes, origin: str, max_bytes: int, max_pixels: int) -> I
                 f"{origin}: {image.width}x{image.height} pixels is over ANIME_MCP_IMAGE_MAX_PIXELS={max_pixels}"
             )
         image.load()
+        ImageOps.exif_transpose(image, in_place=True)  # phone photos: stored sideways, shown upright
     except ImageInputError:
         raise
     except Image.DecompressionBombError as exc:
