@@ -40,5 +40,13 @@ bench-relevance: $(BENCH_INDEX)/.built
 bench-perf: $(BENCH_INDEX)/.built
 	ANIME_MCP_DATA_DIR=$(BENCH_INDEX) $(PY) -m bench.performance
 
+# The whole catalogue in one step: download the latest anime-offline-database release (the only network use),
+# then index it into the embedded default. Covers are skipped (~40,000 downloads); set CATALOGUE_INDEX_FLAGS=
+# to embed them, or add --prune for weekly updates (it deletes every indexed entry the release lacks).
+CATALOGUE_INDEX_FLAGS ?= --no-images
+.PHONY: catalogue
+catalogue: setup
+	@f="$$($(VENV)/bin/anime-mcp catalogue download)" && $(VENV)/bin/anime-mcp index "$$f" $(CATALOGUE_INDEX_FLAGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

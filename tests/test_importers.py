@@ -323,20 +323,3 @@ def test_content_hash_ignores_key_order_and_tracks_content():
     changed = one.model_copy(update={"synopsis": "now with a synopsis"})
     assert content_hash(changed) != content_hash(one)
     assert text_hash("a") == text_hash("a") != text_hash("b")
-
-
-# ----------------------------------------------------------------------------- demo slice
-def test_demo_file_is_current_small_and_clean():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "bench" / "make_demo.py")
-    make_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_demo)
-    demo = ROOT / "demo" / "anime_demo.json"
-    assert demo.stat().st_size < 2 * 1024 * 1024
-    assert demo.read_text(encoding="utf-8") == make_demo.dumps(*make_demo.build()), "run bench/make_demo.py"
-    results = list(iter_entries(demo))
-    assert len(results) == 328 and all(r.ok for r in results)
-    members = [r.entry.statistics["mal"].members for r in results[:300]]
-    assert members == sorted(members, reverse=True)
-    assert results[0].entry.title == "Death Note"
