@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from qdrant_client import models
 
 from index.embedding.module import EmbeddingModule
@@ -248,7 +249,8 @@ class Ingestor:
             pictures = [img for img in await self.image_fetcher.fetch_many(plan.image_urls) if img is not None]
             if len(pictures) < len(plan.image_urls):
                 plan.hashes.pop(IMAGE, None)  # no marker: the next run fetches the missing pictures again
-            vec = self.embedder.entry_image_vector(pictures) if pictures else None
+            # in a worker thread: a server indexing on start shares this event loop with its requests
+            vec = await anyio.to_thread.run_sync(self.embedder.entry_image_vector, pictures) if pictures else None
             if vec is not None:
                 plan.vectors[IMAGE] = vec.tolist()
                 summary.images_embedded += len(pictures)

@@ -164,3 +164,42 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_pa
         httpd.shutdown()
         httpd.server_close()
         await rt.close()
+
+
+async def test_pictures_are_embedded_off_the_event_loop(tmp_path, remembering_embedder, picture_index):
+    """Indexing on a running server (ANIME_MCP_INDEX_ON_START, re-indexing after enrichment) shares its event
+    loop: embedding pictures there (seconds per batch with a large model on CPU) would stall every request."""
+    import asyncio
+
+    from index.ingest import Ingestor
+    from index.runtime import open_runtime
+    from index.settings import ImageFetchSettings, StorageSettings
+
+    loop_thread_calls = []
+
+    class Watching:
+        def __getattr__(self, name):
+            return getattr(remembering_embedder, name)
+
+        def entry_image_vector(self, images):
+            try:
+                asyncio.get_running_loop()
+                loop_thread_calls.append(len(images))
+            except RuntimeError:  # no loop in this thread: a worker thread, as it should be
+                pass
+            return remembering_embedder.entry_image_vector(images)
+
+    watching = Watching()
+    fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache",
+                               image_allowed_dirs=[picture_index.covers_dir])
+    rt = await open_runtime(embedder=watching, storage=StorageSettings(_env_file=None, data_dir=tmp_path), fetch=fetch,
+                            warmup=False)
+    try:
+        entries = [picture_index.entries[i].model_copy(deep=True) for i in list(picture_index.covers)[:3]]
+        for e in entries:
+            e.images.covers, e.images.posters = [str(picture_index.cover_path(e.id))], []
+        summary = await Ingestor(rt.store, watching, rt.fetcher, fetch_images=True).ingest_entries(entries)
+        assert summary.images_embedded == 3
+        assert loop_thread_calls == []
+    finally:
+        await rt.close()
