@@ -221,7 +221,7 @@ class Suggester:
             elif typed in low:
                 tiers.append((2, -count, value))
         found = {v for _, _, v in tiers}
-        if len(tiers) < limit and len(typed) >= 3:
+        if len(tiers) < FUZZY_WHEN_FEWER and len(typed) >= 3:
             names = [v for v, _ in values if v not in found]
             close = process.extract(typed, [n.casefold() for n in names], scorer=fuzz.WRatio,
                                     score_cutoff=FUZZY_CUTOFF, limit=limit)
