@@ -6,7 +6,10 @@ Start a server (turn the per-client rate limit off: every loopback client shares
 
     ANIME_MCP_RATE_LIMIT_PER_MINUTE=0 anime-mcp serve --transport http --port 8765 &
     .venv/bin/python bench/load_test.py --url http://127.0.0.1:8765 --clients 32 --seconds 300 --pid $!
+    .venv/bin/python bench/load_test.py --url http://127.0.0.1:8765 --mix --levels 1 8 32 --seconds 30
 
+`--mix` sends the assistant-like mix MIX (60% search_anime, 20% get_anime, 10% find_similar_anime,
+10% browse_anime) instead of CALLS; `--levels` runs one load per client count and prints req/s and p99 for each.
 tests/test_load.py runs the short form (8 clients, ~15 s) against a subprocess server.
 """
 
@@ -35,6 +38,23 @@ CALLS = [
     ("get_anime", lambda r: {"anime": r.choice(["mal-1", "Cowboy Bebop"])}),
     ("anime_database_stats", lambda r: {}),
 ]
+#: An assistant's traffic: mostly searches, then details of a hit, sometimes "more like this" or a browse.
+MIX_WEIGHTS = {"search_anime": 6, "get_anime": 2, "find_similar_anime": 1, "browse_anime": 1}
+
+
+def mix_call(slot: int, query: str, anime: str) -> tuple[str, dict]:
+    """The call of one slot of ten in MIX_WEIGHTS' proportions (deterministic, so runs compare)."""
+    slot %= sum(MIX_WEIGHTS.values())
+    if slot < 6:
+        return "search_anime", {"query": query, "limit": 10}
+    if slot < 8:
+        return "get_anime", {"anime": anime}
+    if slot < 9:
+        return "find_similar_anime", {"anime": anime, "limit": 10}
+    return "browse_anime", {"filters": {"genres": ["Action"]}, "sort_by": "score", "limit": 10}
+
+
+MIX = [("mix", lambda r: mix_call(r.randrange(10), r.choice(QUERIES), r.choice(["mal-1", "Cowboy Bebop", "Naruto"])))]
 
 
 @dataclass
@@ -76,7 +96,8 @@ def rss_mb(pid: int | None) -> float | None:
 
 
 async def run_load(url: str, *, clients: int = 8, seconds: float = 15.0, max_calls_per_client: int = 10_000,
-                   pid: int | None = None, seed: int = 0, call_timeout: float = 60.0) -> LoadReport:
+                   pid: int | None = None, seed: int = 0, call_timeout: float = 60.0,
+                   calls: list = CALLS) -> LoadReport:
     """Each client opens its own MCP session and sends calls back to back until `seconds` pass."""
     report = LoadReport(clients=clients, seconds=seconds, rss_before_mb=rss_mb(pid))
     started = time.monotonic()
@@ -89,8 +110,10 @@ async def run_load(url: str, *, clients: int = 8, seconds: float = 15.0, max_cal
                 for _ in range(max_calls_per_client):
                     if time.monotonic() >= stop_at:
                         break
-                    name, make = rng.choice(CALLS)
+                    name, make = rng.choice(calls)
                     args = make(rng)
+                    if name == "mix":
+                        name, args = args
                     t0 = time.monotonic()
                     with anyio.fail_after(call_timeout):
                         result = await client.call_tool(name, args)
@@ -116,9 +139,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--pid", type=int, help="Server process id, to report its RSS.")
+    parser.add_argument("--mix", action="store_true", help="the assistant-like mix (MIX_WEIGHTS) instead of CALLS")
+    parser.add_argument("--levels", type=int, nargs="*", help="run once per client count (overrides --clients)")
     args = parser.parse_args()
-    report = anyio.run(lambda: run_load(args.url, clients=args.clients, seconds=args.seconds, pid=args.pid))
-    print(json.dumps(report.summary(), indent=1))
+    calls = MIX if args.mix else CALLS
+    summaries = []
+    for clients in args.levels or [args.clients]:
+        report = anyio.run(lambda: run_load(args.url, clients=clients, seconds=args.seconds, pid=args.pid, calls=calls))
+        summaries.append(report.summary())
+        print(json.dumps(summaries[-1], indent=1))
+    if len(summaries) > 1:
+        base = summaries[0]["calls_per_s"] or 1
+        for s in summaries:
+            print(f"{s['clients']:>3} clients: {s['calls_per_s']:.1f} req/s ({s['calls_per_s'] / base:.2f}x), "
+                  f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ per vector and for a few oversampling settings.
 
     .venv/bin/python bench/store_bench.py --points 100000          # full run (~minutes)
     .venv/bin/python bench/store_bench.py --points 5000 --queries 50  # quick check
+    .venv/bin/python -m bench.store_curve 100000 300000 1000000     # the size curve (runs this per size)
+
+A watchdog thread samples memory every 0.2 s (peak anonymous and mapped RSS per phase) and stops the run
+with exit code 3 past --max-rss-gb, so a size that does not fit is reported instead of swapping a shared box.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import resource
 import shutil
+import threading
 import sys
 import tempfile
 import time
@@ -57,6 +62,35 @@ def memory_mb() -> dict[str, int]:
     except OSError:
         out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
+
+
+class MemoryWatch:
+    """Peak anonymous / mapped RSS per phase, sampled in a thread; ends the process past a ceiling
+    (RSS over the limit on a shared machine hurts everyone else; the partial report says how far it got)."""
+
+    def __init__(self, limit_mb: int, report: dict, out: str | None):
+        self.limit_mb, self.report, self.out = limit_mb, report, out
+        self.phase, self.peaks = "start", {}
+        threading.Thread(target=self._loop, name="memory-watch", daemon=True).start()
+
+    def start(self, phase: str) -> None:
+        self.phase = phase
+
+    def _loop(self) -> None:
+        while True:
+            m = memory_mb()
+            peak = self.peaks.setdefault(self.phase, {"rss_mb": 0, "rss_anon_mb": 0, "rss_file_mb": 0})
+            for k in peak:
+                peak[k] = max(peak[k], m.get(k, 0))
+            if m.get("rss_mb", 0) > self.limit_mb:
+                self.report.update(aborted=f"RSS {m['rss_mb']} MB > --max-rss-gb during {self.phase}",
+                                   peaks=self.peaks)
+                text = json.dumps(self.report, indent=2)
+                print(text, flush=True)
+                if self.out:
+                    Path(self.out).write_text(text)
+                os._exit(3)
+            time.sleep(0.2)
 
 
 def progress(message: str) -> None:
@@ -140,10 +174,18 @@ async def run(args: argparse.Namespace) -> dict:
         shutil.rmtree(root / "anime", ignore_errors=True)
     data = Data(args.points, args.text_dim, args.image_dim, args.batch)
     spec = CollectionSpec(text_dim=args.text_dim, image_dim=args.image_dim, meta={"bench": True})
+    report: dict = {"points": args.points, "text_dim": args.text_dim, "image_dim": args.image_dim,
+                    "cpus": os.cpu_count(), "load_avg_at_start": [round(x, 1) for x in os.getloadavg()],
+                    "optimize_every": args.optimize_every, "max_segment_mb": args.max_segment_mb}
+    watch = MemoryWatch(int(args.max_rss_gb * 1024), report, args.json)
+    if args.max_segment_mb:  # bench-only: cap segment size, so optimize builds several smaller graphs
+        from index.storage import edge
+
+        base = edge.edge_config
+        edge.edge_config = lambda s: _with_optimizers(base(s), args.max_segment_mb)
     store = EdgeStore(root / "anime")
     await store.open(spec)
-    report: dict = {"points": args.points, "text_dim": args.text_dim, "image_dim": args.image_dim,
-                    "cpus": os.cpu_count(), "load_avg_at_start": [round(x, 1) for x in os.getloadavg()]}
+    watch.start("upsert")
 
     t0 = time.perf_counter()
     gen = 0.0
@@ -152,18 +194,24 @@ async def run(args: argparse.Namespace) -> dict:
         batch = data.points(start, min(args.points, start + args.batch))
         gen += time.perf_counter() - g
         await store.upsert(batch)
+        done = min(args.points, start + args.batch)
+        if args.optimize_every and done % args.optimize_every == 0 and done < args.points:
+            progress(f"{done} points; optimizing so far")
+            await store.optimize()
     upsert_s = time.perf_counter() - t0 - gen
     report["upsert_points_per_s"] = round(args.points / upsert_s, 1)
     report["upsert_s"] = round(upsert_s, 1)
     report["memory_after_upsert"] = memory_mb()
     progress(f"upserted {args.points} points in {upsert_s:.0f}s; optimizing")
 
+    watch.start("optimize")
     t = time.perf_counter()
     await store.optimize()
     report["optimize_s"] = round(time.perf_counter() - t, 1)
     info = await store.info()
     report["disk_mb"] = round(info.disk_bytes / 2**20, 1)
     report["memory"] = memory_mb()
+    watch.start("queries")
     progress(f"optimized in {report['optimize_s']}s; querying")
 
     rng = np.random.default_rng(99)
@@ -212,7 +260,10 @@ async def run(args: argparse.Namespace) -> dict:
         lat = await timed(lambda k, make=make: store.query(make(k)), args.queries)
         latency[name] = {"p50_ms": round(pct(lat, 50), 2), "p99_ms": round(pct(lat, 99), 2)}
     report["latency"] = latency
+    report["queries_for_memory"] = len(shapes) * (args.queries + 1)
+    report["memory_after_queries"] = memory_mb()
     progress("latency done; measuring recall")
+    watch.start("recall")
 
     # Recall@10 of default params (quantized + HNSW + rescoring) against exact search.
     layouts = vector_layouts(spec)
@@ -222,10 +273,12 @@ async def run(args: argparse.Namespace) -> dict:
         lay = layouts[name]
         variants = {"default": None, "no_rescore": models.SearchParams(
             quantization=models.QuantizationSearchParams(rescore=False))}
-        for os_ in args.oversampling:
+        if args.default_recall_only:
+            variants = {"default": None}
+        for os_ in [] if args.default_recall_only else args.oversampling:
             variants[f"oversample_{os_:g}"] = models.SearchParams(
                 hnsw_ef=lay.hnsw_ef, quantization=models.QuantizationSearchParams(rescore=True, oversampling=os_))
-        if lay.hnsw_m:
+        if lay.hnsw_m and not args.default_recall_only:
             variants["ef256_oversample_2"] = models.SearchParams(
                 hnsw_ef=256, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.0))
         exact = models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
@@ -270,10 +323,19 @@ async def run(args: argparse.Namespace) -> dict:
     report["filtered_title_recall_at_10"] = filtered
     report["filter_graph_keys"] = sorted(collection.FILTER_GRAPH_KEYS)
     report["load_avg_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    report["peaks"] = watch.peaks
     await store.close()
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return report
+
+
+def _with_optimizers(config, max_segment_mb: int):
+    """A copy of the shard config with segments capped at `max_segment_mb` (Qdrant counts KB of vectors)."""
+    import qdrant_edge as qe
+
+    return qe.EdgeConfig(vectors=config.vectors, sparse_vectors=config.sparse_vectors,
+                         optimizers=qe.EdgeOptimizersConfig(max_segment_size=max_segment_mb * 1024))
 
 
 def main() -> None:
@@ -290,6 +352,12 @@ def main() -> None:
     parser.add_argument("--dir", help="folder for the index (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the index folder")
     parser.add_argument("--json", help="also write the report to this file")
+    parser.add_argument("--max-rss-gb", type=float, default=11.5, help="stop the run past this RSS (exit 3)")
+    parser.add_argument("--optimize-every", type=int, default=0,
+                        help="also optimize after every N points upserted (bounds the unindexed segment)")
+    parser.add_argument("--max-segment-mb", type=int, default=0, help="cap segment size (MB of vectors; 0: engine default)")
+    parser.add_argument("--default-recall-only", action="store_true",
+                        help="recall of the default search parameters only (no oversampling variants)")
     args = parser.parse_args()
     if args.filter_graph_keys is not None:
         collection.FILTER_GRAPH_KEYS = frozenset(k for k in args.filter_graph_keys.split(",") if k)

@@ -1,0 +1,151 @@
+"""The store's size curve: bench/store_bench.py at several sizes, a power-law fit, and a plot.
+
+    .venv/bin/python -m bench.store_curve --run 100000 300000 1000000   # run the sizes (hours), then report
+    .venv/bin/python -m bench.store_curve                              # report from the runs already made
+
+Each run writes bench/results/store-curve-N.json; the report (bench/results/store-curve.md and
+store-curve.png) is built from every such file. Sizes that were not run are estimated from a fit of
+log(metric) against log(size) over the measured ones (a power law: time and memory of HNSW search grow
+close to log n, building close to n log n, disk and RAM close to n), and marked as estimates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+SHAPES = ("single_vector", "rrf_3_prefetch", "filtered_broad", "filtered_narrow", "recommend_ids", "low_vector")
+TARGET_SIZES = (100_000, 300_000, 1_000_000)
+
+
+def run_size(points: int, extra: list[str]) -> int:
+    """One store_bench run at low CPU priority; its JSON lands in bench/results/."""
+    out = RESULTS / f"store-curve-{points}.json"
+    cmd = ["nice", "-n", "15", sys.executable, str(ROOT / "bench" / "store_bench.py"), "--points", str(points),
+           "--default-recall-only", "--max-segment-mb", "512", "--json", str(out), *extra]
+    print("running:", " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.call(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
+
+
+def metrics(r: dict) -> dict[str, float]:
+    """The figures of one run that the curve follows."""
+    m = {"upsert_s": r["upsert_s"], "optimize_s": r["optimize_s"], "disk_mb": r["disk_mb"],
+         "rss_after_optimize_mb": r["memory"]["rss_mb"], "anon_after_optimize_mb": r["memory"]["rss_anon_mb"],
+         "rss_after_queries_mb": r.get("memory_after_queries", r["memory"])["rss_mb"],
+         "peak_rss_mb": max(r.get("memory_after_queries", r["memory"]).get("peak_rss_mb", 0),
+                            r["memory"].get("peak_rss_mb", 0))}
+    for shape in SHAPES:
+        m[f"{shape}_p50_ms"] = r["latency"][shape]["p50_ms"]
+        m[f"{shape}_p99_ms"] = r["latency"][shape]["p99_ms"]
+    filtered = r.get("filtered_title_recall_at_10", {})
+    if filtered:
+        m["filtered_recall_min"] = min(v["recall"] for v in filtered.values())
+    return m
+
+
+def load_runs() -> dict[int, dict]:
+    runs = {}
+    for path in sorted(RESULTS.glob("store-curve-*.json")):
+        r = json.loads(path.read_text())
+        if "aborted" not in r:
+            runs[int(r["points"])] = r
+    return dict(sorted(runs.items()))
+
+
+def fit(sizes: list[int], values: list[float]) -> tuple[float, float] | None:
+    """(a, b) of value = a * size ** b, least squares in log-log; None with fewer than two positive points."""
+    pts = [(n, v) for n, v in zip(sizes, values) if v and v > 0]
+    if len(pts) < 2:
+        return None
+    b, log_a = np.polyfit(np.log([p[0] for p in pts]), np.log([p[1] for p in pts]), 1)
+    return float(np.exp(log_a)), float(b)
+
+
+def report(runs: dict[int, dict]) -> str:
+    sizes = list(runs)
+    per = {n: metrics(r) for n, r in runs.items()}
+    keys = list(per[sizes[0]])
+    fits = {k: fit(sizes, [per[n].get(k, 0) for n in sizes]) for k in keys}
+    est_sizes = [n for n in TARGET_SIZES if n not in runs]
+    cols = [f"{n:,}" for n in sizes] + [f"{n:,} (est.)" for n in est_sizes]
+    lines = ["| metric | " + " | ".join(cols) + " | fit: value ~ n^b |", "|---|" + "---:|" * (len(cols) + 1)]
+    for k in keys:
+        f = fits[k]
+        cells = [f"{per[n].get(k, float('nan')):g}" for n in sizes]
+        cells += [(f"{f[0] * n ** f[1]:.3g}" if f and not k.startswith("filtered_recall") else "-") for n in est_sizes]
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | {'b = %.2f' % f[1] if f else '-'} |")
+    head = [
+        "# Store size curve (Qdrant Edge, 13 dense vectors at the lite dimensions + BM25)", "",
+        "`bench/store_curve.py` over `bench/store_bench.py` runs (synthetic entries with payloads shaped like real "
+        "ones; 384-d text, 512-d image; --max-segment-mb 512; recall of the default search parameters). Measured: "
+        + ", ".join(f"{n:,} (load average {runs[n]['load_avg_at_start'][0]:.1f} at start)" for n in sizes)
+        + ". Columns marked (est.) are extrapolated from the power-law fit over the measured sizes: estimates, "
+        "not measurements. The machine was shared with other jobs during these runs (2 cores), so times are "
+        "upper bounds.", "",
+        "RSS counts mapped index files the kernel can drop under pressure (rss_file) beside the heap (anon); "
+        "peak_rss_mb is the high-water mark of the whole run (optimize builds graphs of a segment at once).", "",
+    ]
+    return "\n".join(head + lines) + "\n"
+
+
+def plot(runs: dict[int, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(runs)
+    per = {n: metrics(r) for n, r in runs.items()}
+    grid = np.geomspace(min(sizes), 1_000_000, 50)
+    fig, (lat, mem) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for ax, keys, unit in ((lat, [f"{s}_p50_ms" for s in SHAPES], "p50 latency (ms)"),
+                           (mem, ["rss_after_optimize_mb", "rss_after_queries_mb", "peak_rss_mb", "disk_mb"], "MB")):
+        for k in keys:
+            values = [per[n][k] for n in sizes]
+            line, = ax.plot(sizes, values, "o-", label=k.replace("_p50_ms", ""))
+            f = fit(sizes, values)
+            if f:
+                ax.plot(grid, f[0] * grid ** f[1], "--", color=line.get_color(), alpha=0.5)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("entries (log)")
+        ax.set_ylabel(unit + " (log)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    lat.set_title("query latency vs size (dashed: fit to 1,000,000)")
+    mem.set_title("memory and disk vs size")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sizes", type=int, nargs="*", help="sizes to run with --run")
+    ap.add_argument("--run", action="store_true", help="run store_bench at each size first (long)")
+    args, extra = ap.parse_known_args()
+    if args.run:
+        for n in args.sizes:
+            if run_size(n, extra) != 0:
+                print(f"{n} points did not finish (exit code 3: past the RSS ceiling); reporting what ran",
+                      file=sys.stderr)
+    runs = load_runs()
+    if not runs:
+        print("no store-curve-*.json in bench/results: run with --run first", file=sys.stderr)
+        return 1
+    text = report(runs)
+    print(text)
+    (RESULTS / "store-curve.md").write_text(text, encoding="utf-8")
+    plot(runs, RESULTS / "store-curve.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
