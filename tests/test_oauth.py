@@ -252,6 +252,16 @@ async def test_static_tokens_work_beside_oauth(issuer):
         assert r.status_code == 401
 
 
+async def test_legacy_sse_transport_is_guarded_the_same_way(issuer):
+    async with served(oauth_settings(issuer, transport="sse")) as client:
+        assert (await client.get("/.well-known/oauth-protected-resource")).json()["resource"] == RESOURCE
+        r = await client.get("/sse")
+        assert r.status_code == 401 and "resource_metadata=" in r.headers["www-authenticate"]
+        post = await client.post("/messages/?session_id=" + "0" * 32, json=call("enrich_anime", {"anime": "x"}),
+                                 headers=bearer(issuer.token(scope="anime:read")))
+        assert post.status_code == 403 and "anime:admin" in post.json()["error_description"]
+
+
 async def test_issuer_unreachable_is_503_not_401(issuer):
     settings = oauth_settings(issuer, oauth_jwks_url="http://127.0.0.1:9/jwks", oauth_http_timeout=2.0)
     async with served(settings) as client:
