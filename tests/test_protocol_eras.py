@@ -190,3 +190,26 @@ async def test_stdio_eras_progress(stdio_env, mode):
         assert client.protocol_version == ERAS[mode]
         seen = await search_with_progress(client)
     assert [p for p, _, _ in seen] == [0, 2]
+
+
+# ----- what a client shows: icons, the entry template ---------------------------------------------------
+@pytest.mark.parametrize("mode,version", [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+async def test_icons_and_resource_template_in_both_eras(mode, version):
+    from server.icons import ICONS
+
+    async def no_index():  # listing needs no index
+        raise RuntimeError("not needed")
+
+    async with Client(build_server(AppState(loader=no_index)), mode=mode) as client:
+        assert client.protocol_version == version
+        # 2025-11-25: serverInfo of initialize; 2026-07-28: the serverInfo stamp (server/discover, every reply)
+        assert client.server_info is not None and client.server_info.icons == ICONS
+        tools = (await client.list_tools()).tools
+        prompts = (await client.list_prompts()).prompts
+        assert tools and prompts and all(item.icons == ICONS for item in [*tools, *prompts])
+        templates = {t.uri_template: t for t in (await client.list_resource_templates()).resource_templates}
+        entry = templates["anime://{anime_id}"]
+        assert entry.mime_type == "application/json" and "anime://mal-1" in entry.description
+        assert entry.icons == ICONS
+    src = ICONS[0].src
+    assert src.startswith("data:image/png;base64,") and len(src) < 1000  # no fetch, stamped on every 2026 reply
