@@ -265,3 +265,23 @@ async def test_admin_tokens_without_auth_tokens_guard_enrichment(fake, tmp_path)
         admin = await session(client, {"authorization": "Bearer adm-token"})
         allowed = await call_tool(client, admin, "enrichment_status", {"job_id": "abc"})
         assert "no enrichment job" in allowed["result"]["content"][0]["text"]
+
+
+async def test_user_facing_errors_lose_server_paths(tmp_path):
+    """Any message meant for the user (image model, index, enrichment...) reaches a remote caller
+    without the server's paths, keeping what to change; URLs and model names stay."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from index.embedding.errors import ImageModelUnavailable
+    from tools.common import tool_errors
+
+    @tool_errors
+    async def search_anime_by_image():
+        raise ImageModelUnavailable(f"image model config {tmp_path}/models/clip.json does not exist; set "
+                                    "ANIME_MCP_IMAGE_MODEL (e.g. ViT-B-32 from laion/CLIP or https://x.org/m)")
+
+    with pytest.raises(ToolError) as caught:
+        await search_anime_by_image()
+    message = str(caught.value)
+    assert str(tmp_path) not in message and "clip.json" not in message
+    assert "ANIME_MCP_IMAGE_MODEL" in message and "laion/CLIP" in message and "https://x.org/m" in message

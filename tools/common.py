@@ -13,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
+from index.errors import without_paths
 from index.runtime import IndexRuntime
 from index.search.results import AnimeHit
 
@@ -42,7 +43,7 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         try:
             return await fn(*args, **kwargs)
         except _expected_errors() as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(without_paths(str(exc))) from exc  # no server paths to remote callers
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise ToolError(f"Invalid input: {problems}") from exc
