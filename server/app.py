@@ -27,11 +27,8 @@ filters.include_nsfw is true."""
 class AnimeServer(MCPServer):
     """MCPServer whose tools carry the server's icon unless they name their own."""
 
-    def add_tool(self, fn: Any, name: str | None = None, title: str | None = None, description: str | None = None,
-                 annotations: Any = None, icons: list[Any] | None = None, meta: dict[str, Any] | None = None,
-                 structured_output: bool | None = None) -> None:
-        super().add_tool(fn, name=name, title=title, description=description, annotations=annotations,
-                         icons=icons if icons is not None else ICONS, meta=meta, structured_output=structured_output)
+    def add_tool(self, fn: Any, *args: Any, icons: list[Any] | None = None, **kwargs: Any) -> None:
+        super().add_tool(fn, *args, icons=icons if icons is not None else ICONS, **kwargs)
 
 
 def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any = None) -> MCPServer:
