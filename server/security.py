@@ -188,7 +188,7 @@ class SecurityMiddleware:
                 missing = [s for s in needed_scopes(body) if s not in caller.scopes]
                 if missing:
                     await self.auth.challenge(403, "insufficient_scope", f"this request needs the {missing[0]} scope",
-                                              scope=" ".join([READ_SCOPE, *missing]))(scope, receive, send)
+                                              scope=" ".join(dict.fromkeys([READ_SCOPE, *missing])))(scope, receive, send)
                     return
         reset = auth_context_var.set(scope["user"]) if caller is not None else None
         try:

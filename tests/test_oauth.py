@@ -44,7 +44,8 @@ class Issuer:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks",
-                            "authorization_endpoint": f"{issuer.url}/authorize", "token_endpoint": f"{issuer.url}/token"}
+                            "authorization_endpoint": f"{issuer.url}/authorize",
+                            "token_endpoint": f"{issuer.url}/token"}
                 elif self.path == "/jwks":
                     issuer.jwks_fetches += 1
                     body = {"keys": [issuer.jwk(kid) for kid in issuer.published]}
@@ -204,6 +205,7 @@ async def test_missing_scope_gets_403_naming_it(issuer):
         assert r.status_code == 403
         assert "anime:read" in r.json()["error_description"]
         assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
+        assert 'scope="anime:read"' in r.headers["www-authenticate"]
         listed = parse(await client.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
                                          headers=h))
         assert any(t["name"] == "search_anime" for t in listed["result"]["tools"])
