@@ -178,6 +178,9 @@ async def run(args: argparse.Namespace) -> dict:
                     "cpus": os.cpu_count(), "load_avg_at_start": [round(x, 1) for x in os.getloadavg()],
                     "optimize_every": args.optimize_every, "max_segment_mb": args.max_segment_mb}
     watch = MemoryWatch(int(args.max_rss_gb * 1024), report, args.json)
+    if args.high_on_disk:  # bench-only: the layout proposed for 1,000,000+ entries (README, Scale)
+        collection._HIGH["on_disk"] = True
+        report["high_on_disk"] = True
     if args.max_segment_mb:  # bench-only: cap segment size, so optimize builds several smaller graphs
         from index.storage import edge
 
@@ -356,6 +359,8 @@ def main() -> None:
     parser.add_argument("--optimize-every", type=int, default=0,
                         help="also optimize after every N points upserted (bounds the unindexed segment)")
     parser.add_argument("--max-segment-mb", type=int, default=0, help="cap segment size (MB of vectors; 0: engine default)")
+    parser.add_argument("--high-on-disk", action="store_true",
+                        help="high-priority vectors' originals memory-mapped from disk too (only int8 codes in RAM)")
     parser.add_argument("--default-recall-only", action="store_true",
                         help="recall of the default search parameters only (no oversampling variants)")
     args = parser.parse_args()

@@ -60,36 +60,71 @@ def load_runs() -> dict[int, dict]:
     return dict(sorted(runs.items()))
 
 
-def fit(sizes: list[int], values: list[float]) -> tuple[float, float] | None:
-    """(a, b) of value = a * size ** b, least squares in log-log; None with fewer than two positive points."""
+def linear(key: str) -> bool:
+    """Memory, disk and the upsert time grow with the data itself (a fixed part plus a cost per entry):
+    fitted as a + b*n. Latency and optimize time are fitted as a power law a*n^b."""
+    return key.endswith("_mb") or key == "upsert_s"
+
+
+def fit(sizes: list[int], values: list[float], key: str = "") -> tuple[float, float] | None:
+    """(a, b) of value = a + b*n (linear keys) or a * n**b (least squares in log-log); None with fewer
+    than two positive points."""
     pts = [(n, v) for n, v in zip(sizes, values) if v and v > 0]
     if len(pts) < 2:
         return None
+    if linear(key):
+        b, a = np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)
+        return float(a), float(b)
     b, log_a = np.polyfit(np.log([p[0] for p in pts]), np.log([p[1] for p in pts]), 1)
     return float(np.exp(log_a)), float(b)
+
+
+def fitted(key: str) -> bool:
+    """p99 on a shared 2-core machine is other jobs' noise, and recall is not a growth curve: not extrapolated."""
+    return not key.endswith("_p99_ms") and not key.startswith("filtered_recall")
+
+
+def predict(f: tuple[float, float], n: float, key: str) -> float:
+    return f[0] + f[1] * n if linear(key) else f[0] * n ** f[1]
+
+
+def describe(f: tuple[float, float] | None, key: str) -> str:
+    if f is None:
+        return "-"
+    if linear(key):
+        return f"{f[0]:.3g} + {f[1] * 1000:.3g} per 1,000"
+    return f"~ n^{f[1]:.2f}"
+
+
+def _options(r: dict) -> str:
+    opts = [r.get("source", ""), f"segments <= {r['max_segment_mb']} MB" if r.get("max_segment_mb") else "",
+            "high-priority originals on disk" if r.get("high_on_disk") else ""]
+    return "".join(f"{o}, " for o in opts if o)
 
 
 def report(runs: dict[int, dict]) -> str:
     sizes = list(runs)
     per = {n: metrics(r) for n, r in runs.items()}
     keys = list(per[sizes[0]])
-    fits = {k: fit(sizes, [per[n].get(k, 0) for n in sizes]) for k in keys}
+    fits = {k: fit(sizes, [per[n].get(k, 0) for n in sizes], k) for k in keys}
     est_sizes = [n for n in TARGET_SIZES if n not in runs]
     cols = [f"{n:,}" for n in sizes] + [f"{n:,} (est.)" for n in est_sizes]
-    lines = ["| metric | " + " | ".join(cols) + " | fit: value ~ n^b |", "|---|" + "---:|" * (len(cols) + 1)]
+    lines = ["| metric | " + " | ".join(cols) + " | fit |", "|---|" + "---:|" * (len(cols) + 1)]
     for k in keys:
         f = fits[k]
         cells = [f"{per[n].get(k, float('nan')):g}" for n in sizes]
-        cells += [(f"{f[0] * n ** f[1]:.3g}" if f and not k.startswith("filtered_recall") else "-") for n in est_sizes]
-        lines.append(f"| {k} | " + " | ".join(cells) + f" | {'b = %.2f' % f[1] if f else '-'} |")
+        cells += [(f"{predict(f, n, k):.3g}" if f and fitted(k) else "-") for n in est_sizes]
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | {describe(f, k) if fitted(k) else 'not fitted'} |")
     head = [
         "# Store size curve (Qdrant Edge, 13 dense vectors at the lite dimensions + BM25)", "",
         "`bench/store_curve.py` over `bench/store_bench.py` runs (synthetic entries with payloads shaped like real "
-        "ones; 384-d text, 512-d image; --max-segment-mb 512; recall of the default search parameters). Measured: "
-        + ", ".join(f"{n:,} (load average {runs[n]['load_avg_at_start'][0]:.1f} at start)" for n in sizes)
-        + ". Columns marked (est.) are extrapolated from the power-law fit over the measured sizes: estimates, "
-        "not measurements. The machine was shared with other jobs during these runs (2 cores), so times are "
-        "upper bounds.", "",
+        "ones; 384-d text, 512-d image; recall of the default search parameters). Measured: "
+        + ", ".join(f"{n:,} ({_options(runs[n])}load average {runs[n]['load_avg_at_start'][0]:.1f} at start)"
+                    for n in sizes)
+        + ". Columns marked (est.) are extrapolated with the fit in the last column (memory, disk and upsert time "
+        "a + b*n; latency and optimize time a*n^b) over the measured sizes: estimates, not measurements. Runs "
+        "on a 2-core machine shared with other jobs (see the load averages) are slower than an idle one, and "
+        "their p99 is mostly the neighbours' noise (not extrapolated).", "",
         "RSS counts mapped index files the kernel can drop under pressure (rss_file) beside the heap (anon); "
         "peak_rss_mb is the high-water mark of the whole run (optimize builds graphs of a segment at once).", "",
     ]
@@ -111,15 +146,17 @@ def plot(runs: dict[int, dict], path: Path) -> None:
         for k in keys:
             values = [per[n][k] for n in sizes]
             line, = ax.plot(sizes, values, "o-", label=k.replace("_p50_ms", ""))
-            f = fit(sizes, values)
+            f = fit(sizes, values, k)
             if f:
-                ax.plot(grid, f[0] * grid ** f[1], "--", color=line.get_color(), alpha=0.5)
+                ax.plot(grid, [predict(f, n, k) for n in grid], "--", color=line.get_color(), alpha=0.5)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("entries (log)")
         ax.set_ylabel(unit + " (log)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
+    mem.axhline(24 * 1024, linestyle=":", color="black", label="24 GiB (the reference machine)")
+    mem.legend(fontsize=7)
     lat.set_title("query latency vs size (dashed: fit to 1,000,000)")
     mem.set_title("memory and disk vs size")
     fig.tight_layout()
