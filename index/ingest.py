@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
+import numpy as np
 from qdrant_client import models
 
+from index.embedding.image_encoder import entry_vector
 from index.embedding.module import EmbeddingModule
 from index.identity import content_hash, entry_id, id_candidates, point_id, text_hash
 from index.importers import iter_entries
@@ -243,17 +245,21 @@ class Ingestor:
             summary.vectors_embedded += len(flat)
         for plan in plans:
             plan.vectors[LEXICAL] = lexical_document(lexical_text(plan.entry))
-        for plan in plans:
-            if not plan.needs_image:
-                continue
-            pictures = [img for img in await self.image_fetcher.fetch_many(plan.image_urls) if img is not None]
-            if len(pictures) < len(plan.image_urls):
+        todo = [plan for plan in plans if plan.needs_image]
+        # the whole batch at once: downloads run image_fetch_concurrency at a time across entries, and the
+        # image model gets full batches, in a worker thread (a server indexing on start shares this event loop)
+        fetched = await self.image_fetcher.fetch_many([url for plan in todo for url in plan.image_urls]) if todo else []
+        pictures = [img for img in fetched if img is not None]
+        vectors = iter(await self.embedder.aembed_images(pictures) if pictures else [])
+        got = iter(fetched)
+        for plan in todo:
+            arrived = [img is not None for img in itertools.islice(got, len(plan.image_urls))]
+            if not all(arrived):
                 plan.hashes.pop(IMAGE, None)  # no marker: the next run fetches the missing pictures again
-            # in a worker thread: a server indexing on start shares this event loop with its requests
-            vec = await anyio.to_thread.run_sync(self.embedder.entry_image_vector, pictures) if pictures else None
+            vec = entry_vector(np.stack([next(vectors) for _ in range(sum(arrived))])) if any(arrived) else None
             if vec is not None:
                 plan.vectors[IMAGE] = vec.tolist()
-                summary.images_embedded += len(pictures)
+                summary.images_embedded += sum(arrived)
             elif plan.exists:
                 plan.removed.append(IMAGE)
 

@@ -170,7 +170,7 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_pa
         await rt.close()
 
 
-async def test_pictures_are_embedded_off_the_event_loop(tmp_path, remembering_embedder, picture_index):
+async def test_pictures_are_embedded_off_the_event_loop(tmp_path, monkeypatch, embedding_module, picture_index):
     """Indexing on a running server (ANIME_MCP_INDEX_ON_START, re-indexing after enrichment) shares its event
     loop: embedding pictures there (seconds per batch with a large model on CPU) would stall every request."""
     import asyncio
@@ -179,31 +179,76 @@ async def test_pictures_are_embedded_off_the_event_loop(tmp_path, remembering_em
     from index.runtime import open_runtime
     from index.settings import ImageFetchSettings, StorageSettings
 
-    loop_thread_calls = []
+    calls = []  # (pictures, on the event loop's thread?)
+    embed_images = embedding_module.embed_images
 
-    class Watching:
-        def __getattr__(self, name):
-            return getattr(remembering_embedder, name)
+    def watched(images):
+        try:
+            asyncio.get_running_loop()
+            calls.append((len(images), True))
+        except RuntimeError:  # no running loop in this thread: a worker thread, as it should be
+            calls.append((len(images), False))
+        return embed_images(images)
 
-        def entry_image_vector(self, images):
-            try:
-                asyncio.get_running_loop()
-                loop_thread_calls.append(len(images))
-            except RuntimeError:  # no loop in this thread: a worker thread, as it should be
-                pass
-            return remembering_embedder.entry_image_vector(images)
-
-    watching = Watching()
+    monkeypatch.setattr(embedding_module, "embed_images", watched)
     fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache",
                                image_allowed_dirs=[picture_index.covers_dir])
-    rt = await open_runtime(embedder=watching, storage=StorageSettings(_env_file=None, data_dir=tmp_path), fetch=fetch,
-                            warmup=False)
+    rt = await open_runtime(embedder=embedding_module, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+                            fetch=fetch, warmup=False)
     try:
         entries = [picture_index.entries[i].model_copy(deep=True) for i in list(picture_index.covers)[:3]]
         for e in entries:
             e.images.covers, e.images.posters = [str(picture_index.cover_path(e.id))], []
-        summary = await Ingestor(rt.store, watching, rt.fetcher, fetch_images=True).ingest_entries(entries)
+        summary = await Ingestor(rt.store, embedding_module, rt.fetcher, fetch_images=True).ingest_entries(entries)
         assert summary.images_embedded == 3
-        assert loop_thread_calls == []
+        assert calls and not any(on_loop for _, on_loop in calls), calls
     finally:
+        await rt.close()
+
+
+async def test_covers_of_different_entries_download_in_parallel(tmp_path, remembering_embedder, picture_index):
+    """ANIME_MCP_IMAGE_FETCH_CONCURRENCY must hold across entries (most have one cover), or indexing a
+    catalogue waits for thousands of downloads one after the other."""
+    import functools
+    import threading
+    import time
+    from http.server import ThreadingHTTPServer
+
+    from image_fixtures import _QuietHandler
+    from index.ingest import Ingestor
+    from index.runtime import open_runtime
+    from index.settings import ImageFetchSettings, StorageSettings
+
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    class SlowHandler(_QuietHandler):
+        def do_GET(self):  # noqa: N802 (http.server API)
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.3)
+            try:
+                super().do_GET()
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                functools.partial(SlowHandler, directory=str(picture_index.covers_dir)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    entries = [picture_index.entries[i].model_copy(deep=True) for i in list(picture_index.covers)[:6]]
+    for e in entries:
+        e.images.covers, e.images.posters = [f"http://127.0.0.1:{httpd.server_address[1]}/{e.id}.png"], []
+    fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache", image_allow_private_hosts=True,
+                               image_fetch_concurrency=4)
+    rt = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+                            fetch=fetch, warmup=False)
+    try:
+        summary = await Ingestor(rt.store, remembering_embedder, rt.fetcher, fetch_images=True).ingest_entries(entries)
+        assert summary.images_embedded == 6
+        assert 2 <= most[0] <= 4  # parallel, and never more than the setting allows
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
         await rt.close()
