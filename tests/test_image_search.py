@@ -2,9 +2,10 @@
 
 40 real MyAnimeList entries (36 with a drawn cover, 4 without any picture) are indexed by the real
 ingestion path, covers read from allowed local paths or downloaded from a 127.0.0.1 server; then the
-tools are called through an in-process MCP client of the real server assembly. Three small indexes of
-their own check what indexing owes pictures: a failed download is retried by the next run, pictures
-are embedded off the event loop, and phone photos (EXIF orientation) are read upright.
+tools are called through an in-process MCP client of the real server assembly. Small indexes of their
+own check what indexing owes pictures: a failed download is retried by the next run, covers of
+different entries download in parallel, pictures are embedded off the event loop. Phone photos (EXIF
+orientation) are searched upright.
 
 The image model is the tiny OpenCLIP with RANDOM weights (tests/conftest.py): this proves the
 plumbing (fetching, decoding, embedding, storing image_vector, querying it, filters, fusion weights),
