@@ -94,6 +94,8 @@ VARIANTS = {"original (PNG)": _png, "resized JPEG 70% q75": resized_jpeg, "centr
 
 # ----------------------------------------------------------------------------- covers
 def covers_from_dir(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise Refusal(f"--covers {folder} is not a folder")
     found = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file()}
     if not found:
         raise Refusal(f"no pictures ({', '.join(sorted(PICTURE_SUFFIXES))}) in {folder}")
@@ -101,12 +103,18 @@ def covers_from_dir(folder: Path) -> dict[str, Path]:
 
 
 def covers_from_mapping(path: Path) -> dict[str, Path]:
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        pairs = list(data.items()) if isinstance(data, dict) else [(d["file"], d["anime_id"]) for d in data]
-    else:
-        with path.open(newline="", encoding="utf-8") as f:
-            pairs = [(row["file"], row["anime_id"]) for row in csv.DictReader(f)]
+    if not path.is_file():
+        raise Refusal(f"--mapping {path} is not a file")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            pairs = list(data.items()) if isinstance(data, dict) else [(d["file"], d["anime_id"]) for d in data]
+        else:
+            with path.open(newline="", encoding="utf-8") as f:
+                pairs = [(row["file"], row["anime_id"]) for row in csv.DictReader(f)]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Refusal(f"--mapping {path}: expected CSV columns file,anime_id or JSON {{file: anime_id}} / "
+                      f"[{{\"file\": ..., \"anime_id\": ...}}] ({type(exc).__name__}: {exc})") from exc
     out = {str(anime_id): (path.parent / file) for file, anime_id in pairs}
     missing = [str(p) for p in out.values() if not p.is_file()]
     if missing:
