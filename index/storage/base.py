@@ -70,6 +70,9 @@ class VectorStore(Protocol):
     async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
         """Overwrite the whole payload of one point."""
 
+    async def set_payloads(self, payloads: dict[str, dict[str, Any]]) -> None:
+        """Overwrite the whole payloads of several points (point id -> payload) in one durable write."""
+
     async def delete(self, ids: list[str]) -> None: ...
 
     async def retrieve(

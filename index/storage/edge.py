@@ -360,8 +360,18 @@ class EdgeStore:
         self._dirty = True
 
     async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
-        pid = tr.id_in(point_id)
-        await self._write(lambda s: s.update(qe.UpdateOperation.overwrite_payload([pid], payload)))
+        await self.set_payloads({point_id: payload})
+
+    async def set_payloads(self, payloads: dict[str, dict[str, Any]]) -> None:
+        if not payloads:
+            return
+        items = [(tr.id_in(pid), payload) for pid, payload in payloads.items()]
+
+        def run(shard: qe.EdgeShard) -> None:  # one flush for all: a flush per point made re-indexing crawl
+            for pid, payload in items:
+                shard.update(qe.UpdateOperation.overwrite_payload([pid], payload))
+
+        await self._write(run)
 
     async def delete(self, ids: list[str]) -> None:
         if not ids:

@@ -314,11 +314,17 @@ class ServerStore:
             )
 
     async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
+        await self.set_payloads({point_id: payload})
+
+    async def set_payloads(self, payloads: dict[str, dict[str, Any]]) -> None:
         self._require()
-        await self._call(
-            "overwrite_payload", self._client.overwrite_payload, self.collection_name,
-            payload=payload, points=[point_id], wait=True,
-        )
+        if not payloads:
+            return
+        operations = [models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload,
+                                                                                          points=[pid]))
+                      for pid, payload in payloads.items()]
+        await self._call("batch_update_points", self._client.batch_update_points, self.collection_name,
+                         update_operations=operations, wait=True)
 
     async def delete(self, ids: list[str]) -> None:
         self._require()
