@@ -171,7 +171,8 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_pa
         await rt.close()
 
 
-async def test_pictures_are_embedded_off_the_event_loop(tmp_path, monkeypatch, embedding_module, picture_index):
+async def test_pictures_are_embedded_off_the_event_loop(tmp_path, monkeypatch, embedding_module, remembering_embedder,
+                                                       picture_index):
     """Indexing on a running server (ANIME_MCP_INDEX_ON_START, re-indexing after enrichment) shares its event
     loop: embedding pictures there (seconds per batch with a large model on CPU) would stall every request."""
     import asyncio
@@ -194,14 +195,14 @@ async def test_pictures_are_embedded_off_the_event_loop(tmp_path, monkeypatch, e
     monkeypatch.setattr(embedding_module, "embed_images", watched)
     fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache",
                                image_allowed_dirs=[picture_index.covers_dir])
-    rt = await open_runtime(embedder=embedding_module, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
-                            fetch=fetch, warmup=False)
+    rt = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+                            fetch=fetch, warmup=False)  # its texts are remembered; pictures reach the watched module
     try:
         entries = [picture_index.entries[i].model_copy(deep=True) for i in list(picture_index.covers)[:3]]
         for e in entries:
             e.images.covers, e.images.posters = [str(picture_index.cover_path(e.id))], []
-        summary = await Ingestor(rt.store, embedding_module, rt.fetcher, fetch_images=True).ingest_entries(entries)
-        assert summary.images_embedded == 3
+        ingest = Ingestor(rt.store, remembering_embedder, rt.fetcher, fetch_images=True)
+        assert (await ingest.ingest_entries(entries)).images_embedded == 3
         assert calls and not any(on_loop for _, on_loop in calls), calls
     finally:
         await rt.close()
