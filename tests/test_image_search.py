@@ -133,7 +133,8 @@ async def test_visual_aspect_searches_pictures_with_clip_text(picture_client, pi
         assert set(hit["vector_scores"]) == {"image_vector"}
 
 
-async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_path, remembering_embedder, picture_index):
+async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_path, remembering_embedder,
+                                                                        picture_index):
     """A site that was down while indexing must not leave an entry without its picture for good."""
     import functools
     import threading
