@@ -109,3 +109,15 @@ async def test_completed_values_work_in_the_prompt(client):
     prompt = await client.get_prompt("season_picks", {"season": "SPRING", "year": "1998", "genre": genre})
     text = prompt.messages[0].content.text
     assert '"year_min": 1998' in text and genre in text and "browse_anime" in text
+
+
+async def test_suggestions_are_the_same_on_both_backends(search_runtime):
+    """Titles, ids and facet values read only payload; both storage backends give the same answers."""
+    from index.search.suggest import Suggester
+
+    suggester = Suggester(search_runtime.engine)
+    assert (await suggester.titles("cowboy beb")).values[:2] == ["Cowboy Bebop", "Cowboy Bebop: Tengoku no Tobira"]
+    assert (await suggester.ids("cowboy beb")).values[:2] == ["mal-1", "mal-5"]
+    ids = (await suggester.ids("mal-1")).values
+    assert ids[0] == "mal-1" and all(i.startswith("mal-1") for i in ids)
+    assert "sci-fi" in (await suggester.facet("genres", "sci")).values

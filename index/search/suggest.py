@@ -183,11 +183,13 @@ class Suggester:
         return await self._match(text, limit, as_ids=False)
 
     async def ids(self, text: str, limit: int = COMPLETION_LIMIT) -> Suggestions:
-        """Anime ids starting with ``text`` ('mal-1' -> 'mal-1', 'mal-10'...) or of the titles it matches."""
+        """Anime ids starting with ``text`` ('mal-1' -> 'mal-1', then 'mal-1535', 'mal-121'... by popularity),
+        or the ids of the titles it matches."""
         typed = text.strip().lower()
         if typed:
             await self._title_list()
             found = [e.anime_id for e in self._popular if e.anime_id.startswith(typed)]
+            found.sort(key=lambda anime_id: anime_id != typed)  # the id as typed first, then by popularity
             if found:
                 return Suggestions(values=found[:limit], total=len(found))
         return await self._match(text, limit, as_ids=True)
