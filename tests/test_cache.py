@@ -77,6 +77,20 @@ async def test_a_repeated_search_is_served_from_the_page_cache(edge_runtime):
     assert len(other.structured_content["results"]) == 6
 
 
+async def test_a_cached_page_equals_the_computed_one(edge_runtime):
+    """Pages are kept as JSON: what a hit parses back must be the very page the engine computed."""
+    engine = edge_runtime.engine
+    calls = [("search_text", ("a cursed sword and a wandering samurai",), {"limit": 7, "explain": True}),
+             ("find_similar", ("mal-1",), {"limit": 5}), ("recommend", (["mal-1", "mal-5"],), {"limit": 5}),
+             ("browse", (), {"sort_by": "year", "limit": 4, "facets": ["genres"]}), ("get_entry", ("mal-1",), {})]
+    for name, args, kwargs in calls:
+        computed = await getattr(engine, name)(*args, **kwargs)
+        cached = await getattr(engine, name)(*args, **kwargs)
+        assert cached == computed and cached is not computed, name
+        if hasattr(cached, "results"):
+            assert cached.results, name
+
+
 class _Store:
     """A store stand-in whose one write changes what a read returns, with a pause inside both."""
 
