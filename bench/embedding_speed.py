@@ -87,8 +87,10 @@ def bench_queries(texts: list[str], clients: int = 32) -> None:
     import anyio
 
     from index.embedding import EmbeddingModule
+    from index.search.cache import CacheSettings
 
-    module = EmbeddingModule(text_settings())
+    # the texts are encoded twice (one caller, then 32): with the query cache the second pass would time lookups
+    module = EmbeddingModule(text_settings(), cache=CacheSettings(_env_file=None, query_cache_enabled=False))
     module.warmup()
 
     async def single() -> float:

@@ -99,6 +99,7 @@ async def run(args: argparse.Namespace) -> dict:
         storage = StorageSettings(data_dir=Path(tmp))
         t0 = time.perf_counter()
         runtime = await open_runtime(storage=storage, fetch=ImageFetchSettings(), recreate=True)
+        runtime.engine.page_cache = runtime.embedder.query_cache = None  # queries repeat: time searches, not caches
         info["model_load_s"] = time.perf_counter() - t0
         info["text_model"] = runtime.embedder.text_model_name
         info["image_model"] = runtime.embedder.image_model_name
