@@ -137,7 +137,7 @@ def canonical_json(data: Any) -> str:
 
 # Bumped whenever what is derived from an entry changes (payload fields, the lexical text), so that
 # indexing an unchanged file again rewrites each point once; vectors whose text did not change are kept.
-INDEX_FORMAT = "2"
+INDEX_FORMAT = "3"
 
 
 def content_hash(entry: AnimeEntry) -> str:

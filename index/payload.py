@@ -102,6 +102,28 @@ def popularity(entry: AnimeEntry) -> float:
     return round(min(UNCOUNTED_CAP, guess), 4)
 
 
+def people_names(entry: AnimeEntry) -> list[str]:
+    """Normalised names of the entry's characters (and nicknames), staff and voice actors, each two-word name
+    in both orders ("Ayase Kanade" / "Kanade Ayase"), so a typed name is found in one keyword lookup."""
+    raw: list[str | None] = []
+    for c in entry.characters:
+        raw += [c.name, c.name_native, *c.nicknames, *(v.name for v in c.voice_actors)]
+    staff = entry.staff_data
+    if staff:
+        raw += [m.name for members in staff.production_staff.values() for m in members]
+        raw += [m.name for members in staff.voice_actors.values() for m in members]
+    out: list[str] = []
+    for name in raw:
+        norm = normalise_title(name or "")
+        if len(norm) < 3:
+            continue
+        out.append(norm)
+        parts = norm.split()
+        if len(parts) == 2:
+            out.append(f"{parts[1]} {parts[0]}")
+    return _unique(out)
+
+
 def synopsis_short(text: str | None, limit: int = SYNOPSIS_SHORT_CHARS) -> str | None:
     """The first ~``limit`` characters of a synopsis, cut at a word boundary, with an ellipsis."""
     if not text:
@@ -145,6 +167,7 @@ def build_payload(entry: AnimeEntry) -> dict[str, Any]:
         "members": mal.members if mal else None,
         "popularity_rank": mal.popularity_rank if mal else None,
         "popularity": popularity(entry),
+        "people_norm": people_names(entry),
         "title_sort": normalise_title(entry.title) or entry.title.casefold(),
         "title_order": title_order(entry.title),
         "content_hash": content_hash(entry),

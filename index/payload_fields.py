@@ -41,6 +41,7 @@ PAYLOAD_INDEXES: dict[str, IndexKind] = {
     "members": IndexKind.INTEGER,
     "popularity_rank": IndexKind.INTEGER,   # lower is more popular
     "popularity": IndexKind.FLOAT,          # 0-1 ranking prior (index.payload.popularity)
+    "people_norm": IndexKind.KEYWORD,       # character, staff and voice actor names, normalised, both orders
     "title_sort": IndexKind.KEYWORD,        # lower-cased title (exact value)
     "title_order": IndexKind.INTEGER,       # alphabetical rank key: the engine orders by numbers only
     "content_hash": IndexKind.KEYWORD,

@@ -20,7 +20,7 @@ from index.schema import AnimeEntry
 from index.search.cache import PageCache, cached_page
 from index.search.filters import SearchFilters, build_filter
 from index.search.franchise import entry_stems, first_of_each, group_key, related_point_ids
-from index.search.intent import WISH_LIST_MAX_WORDS, Boost, QueryReading, Vocabulary, merge_filters, read_query
+from index.search.intent import WISH_LIST_MAX_WORDS, QueryReading, Vocabulary, merge_filters, read_query
 from index.search.queries import (
     Leg,
     candidates_of,
@@ -29,8 +29,8 @@ from index.search.queries import (
     ordered_request,
     prefetch_limit,
 )
-from index.search.ranking import WISH_ORDER, prior_terms, ranking_formula, reading_terms, title_terms
-from index.search.resolve import AnimeResolver, TitleMatches
+from index.search.ranking import WISH_ORDER, people_terms, prior_factor, ranking_formula, reading_terms
+from index.search.resolve import AnimeResolver
 from index.search.results import (
     HIT_PAYLOAD,
     AnimeHit,
@@ -56,6 +56,8 @@ SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
 FACET_KEYS = ("genres", "type", "year", "season", "status", "studios", "source_material", "rating",
               "demographics", "tags")
 _VOCAB_FIELDS = ("genres", "studios", "tags", "year")
+# A query this close to a stored title (rapidfuzz ratio) is read as that title, with no facts read from it.
+TITLE_AS_IS_CUTOFF = 90.0
 _WIDEN = ("Nothing matched. To widen the search: remove or relax filters (genres_mode 'any' instead of 'all', "
           "a wider year range, a lower score_min), drop aspects, or rephrase the query.")
 
@@ -191,7 +193,11 @@ class SearchEngine:
         self._check_page(limit, offset)
         interpret = self.settings.interpret_queries if interpret is None else interpret
         vocab = Vocabulary.from_facets(await self.vocabulary())
-        reading = read_query(query, vocab) if interpret and not aspects else None
+        reading = None
+        if interpret and not aspects:
+            # A typed title is a title, not a wish list ("mushi shi" is Mushishi, not the studio Mushi Production).
+            whole = await self.resolver.title_matches(query, fuzzy_cutoff=TITLE_AS_IS_CUTOFF)
+            reading = QueryReading(text=query) if whole.exact or whole.fuzzy else read_query(query, vocab)
         explicit = filters.model_dump(exclude_unset=True) if filters else {}
         read_filters = merge_filters(reading.filters, explicit) if reading and reading.filters else None
         page = await self._search_read(query, reading, read_filters, filters, aspects, limit, offset, explain,
@@ -199,9 +205,7 @@ class SearchEngine:
         if reading is not None and read_filters and not page.results and offset == 0:
             # Nothing met the facts as filters ("Ghibli films" where the data has no studios): use them as
             # preferences instead, and say so, rather than answer nothing.
-            softened = QueryReading(text=reading.text or query, boosts=[*reading.boosts, *_as_boosts(reading)],
-                                    sort=reading.sort, recency=reading.recency, phrases=reading.phrases)
-            page = await self._search_read(query, softened, None, filters, aspects, limit, offset, explain,
+            page = await self._search_read(query, reading.softened(query), None, filters, aspects, limit, offset, explain,
                                            diversify, vocab)
             if page.interpreted_as is not None:
                 page.interpreted_as.relaxed = True
@@ -214,14 +218,18 @@ class SearchEngine:
         qfilter = await self._filter(effective)
         text = reading.text if reading is not None else query
         legs = await self._text_legs(text, aspects) if text else []
-        titles = await self.resolver.title_matches(text) if reading is not None and text else None
-        short = len(query.split()) <= WISH_LIST_MAX_WORDS
-        terms = [*prior_terms(self.settings, short), *reading_terms(self.settings, reading, vocab.max_year),
-                 *title_terms(self.settings, titles)] if not aspects else []
+        titles = await self.resolver.title_matches(text, fuzzy_cutoff=self.settings.title_fuzzy_cutoff) \
+            if reading is not None and text else None
+        priors = prior_factor(self.settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if not aspects else []
+        wishes = reading_terms(self.settings, reading, vocab.max_year)
+        if reading is not None and text:
+            wishes += people_terms(self.settings, text)
         if not legs:
             if reading is None or not reading.read_anything:
                 raise SearchInputError("The query has no searchable words; describe the anime in words.")
-            page = await self._run_ordered(reading, terms, qfilter, limit, offset)
+            formula = ranking_formula(self.settings, priors=priors, reading=wishes, with_score=False)
+            assert formula is not None
+            page = await self._run_ordered(reading, formula, qfilter, limit, offset)
         else:
             anchor = None
             if diversify:
@@ -229,15 +237,18 @@ class SearchEngine:
                     (await self.embedder.aembed_query(text)).tolist()
             extra = [candidates_of(titles.ids(), legs[0], qfilter)] if titles and titles.ids() else []
             page = await self._run(legs, qfilter, limit, offset, explain, self._method(legs, self.settings.fusion),
-                                   anchor, formula=ranking_formula(terms), extra_candidates=extra)
+                                   anchor, formula=ranking_formula(self.settings, priors=priors, reading=wishes,
+                                                                   titles=titles),
+                                   extra_candidates=extra)
         if reading is not None:
-            page.interpreted_as = _interpreted(reading, text, read_filters, titles)
+            page.interpreted_as = InterpretedQuery(
+                text=text, filters=dict(reading.filters) if read_filters is not None else {}, sort=reading.sort,
+                boosts=reading.boost_labels(), title_matches=len(titles.ids()) if titles else 0,
+                phrases=reading.phrases)
         return page
 
-    async def _run_ordered(self, reading: QueryReading, terms: list[Any], qfilter: models.Filter | None,
+    async def _run_ordered(self, reading: QueryReading, formula: models.FormulaQuery, qfilter: models.Filter | None,
                            limit: int, offset: int) -> SearchPage:
-        formula = ranking_formula(terms, with_score=False) or ranking_formula([0.0], with_score=False)
-        assert formula is not None
         key = WISH_ORDER[reading.sort]
         request = ordered_request(key, formula, settings=self.settings, query_filter=qfilter, limit=limit,
                                   offset=offset, with_payload=HIT_PAYLOAD)
@@ -255,6 +266,8 @@ class SearchEngine:
 
     async def search_image(self, image: str | bytes, filters: SearchFilters | None = None, limit: int = 10,
                            offset: int = 0) -> SearchPage:
+        """Entries whose pictures look like ``image`` (bytes, base64, data/http(s) URL, allowed path), by cosine
+        on image_vector. Raises ImageInputError (bad picture), SearchInputError (image search unavailable)."""
         self._check_page(limit, offset)
         qfilter = await self._filter(filters)
         vec = await self._image_vector(image)
@@ -264,6 +277,9 @@ class SearchEngine:
     async def search_multimodal(self, query: str, image: str | bytes, text_weight: float = 0.5,
                                 filters: SearchFilters | None = None, limit: int = 10,
                                 offset: int = 0) -> SearchPage:
+        """Words and picture fused by RRF, with the same priors as search_text while words count:
+        ``text_weight`` 1.0 ranks like search_text(interpret=False), 0.0 like search_image.
+        Raises SearchInputError, ImageInputError."""
         query = self._check_query(query)
         if not 0.0 <= text_weight <= 1.0:
             raise SearchInputError(f"text_weight must be between 0 and 1 (got {text_weight}).")
@@ -272,7 +288,10 @@ class SearchEngine:
         legs = [leg for leg in await self._text_legs(query, None, scale=text_weight)]
         legs.append(Leg(IMAGE, await self._image_vector(image), 1.0 - text_weight))
         legs = [leg for leg in legs if leg.weight > 0]
-        return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion))
+        priors = prior_factor(self.settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if text_weight > 0 else []
+        formula = ranking_formula(self.settings, priors=priors) if priors else None
+        return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion),
+                               formula=formula)
 
     def _aspect_weights(self, aspect: str) -> dict[str, float]:
         if aspect == "overall":
@@ -352,6 +371,8 @@ class SearchEngine:
     @cached_page
     async def browse(self, filters: SearchFilters | None = None, sort_by: SortBy = "score", limit: int = 10,
                      offset: int = 0, facets: Sequence[str] = ()) -> BrowsePage:
+        """Entries meeting the filters in one payload order (pages are slices of it), with the total and facet
+        counts. Raises SearchInputError (bad sort or facet), FilterValueError."""
         self._check_page(limit, offset)
         if sort_by not in SORT_KEYS:
             raise SearchInputError(f"sort_by must be one of: {', '.join(SORT_KEYS)} (got {sort_by!r}).")
@@ -373,10 +394,13 @@ class SearchEngine:
 
     @cached_page
     async def get_entry(self, anime: str) -> AnimeEntry:
+        """The stored entry by id, exact title or synonym (most members wins), then fuzzy title.
+        Raises AnimeNotFoundError naming the closest titles."""
         record = await self.resolver.resolve(anime)
         return AnimeEntry.model_validate((record.payload or {})[ENTRY_KEY])
 
     async def stats(self) -> DatabaseStats:
+        """What the index holds: counts, vectors present, models, backend, and whether image search is ready."""
         info = await self.store.info()
         meta = info.meta or {}
         genres = [FacetValue(value=v, count=c) for v, c in await self.store.facet("genres", limit=25)]
@@ -394,25 +418,3 @@ class SearchEngine:
         if self.embedder.image_status == "loading":
             return "the image model is still loading; image search will be available shortly"
         return self.embedder.image_error
-
-
-
-def _as_boosts(reading: QueryReading) -> list[Boost]:
-    """The filters read from words as soft preferences (used when they matched nothing)."""
-    f = reading.filters
-    boosts = [Boost(f"{field} {', '.join(map(str, f[key]))}", field, list(f[key]))
-              for key, field in (("genres", "genres"), ("tags", "tags"), ("studios", "studios"), ("types", "type"),
-                                 ("seasons", "season"), ("source_materials", "source_material")) if f.get(key)]
-    if f.get("year_min") is not None or f.get("year_max") is not None:
-        lo, hi = f.get("year_min") or 1900, f.get("year_max") or 2100
-        boosts.append(Boost(f"years {lo}-{hi}", "year", list(range(lo, hi + 1))))
-    return boosts
-
-
-def _interpreted(reading: QueryReading, text: str, read_filters: dict[str, Any] | None,
-                 titles: TitleMatches | None) -> InterpretedQuery:
-    return InterpretedQuery(
-        text=text, filters=dict(reading.filters) if read_filters is not None else {}, sort=reading.sort,
-        boosts=[b.label for b in reading.boosts] + ([f"{reading.recency} years"] if reading.recency else []),
-        title_matches=len(titles.ids()) if titles else 0, phrases=reading.phrases,
-    )

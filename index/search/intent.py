@@ -22,6 +22,9 @@ SortWish = Literal["score", "popularity", "hidden_gems"]
 # A query of at most this many words is a wish list: its genre and type words are filters.
 WISH_LIST_MAX_WORDS = 8
 FIRST_ANIME_YEAR = 1917
+# A genre or tag is read from words only when at least this many entries carry it: a value a handful of
+# enriched entries use ("death", "band") would turn a word of an idea into a filter that hides the rest.
+MIN_ENTRIES = 10
 
 # People's words for genres and tags, mapped to the names the data uses. Only targets present in the
 # index's vocabulary are used; a word whose target is absent stays in the text (e.g. "mecha" where the
@@ -134,6 +137,21 @@ class QueryReading:
     def read_anything(self) -> bool:
         return bool(self.filters or self.boosts or self.sort or self.recency)
 
+    def boost_labels(self) -> list[str]:
+        return [b.label for b in self.boosts] + ([f"{self.recency} years"] if self.recency else [])
+
+    def softened(self, query: str) -> QueryReading:
+        """The same reading with its filters turned into boosts (used when the filters matched nothing)."""
+        f = self.filters
+        boosts = [Boost(f"{name} {', '.join(map(str, f[key]))}", name, list(f[key]))
+                  for key, name in (("genres", "genres"), ("tags", "tags"), ("studios", "studios"), ("types", "type"),
+                                    ("seasons", "season"), ("source_materials", "source_material")) if f.get(key)]
+        if f.get("year_min") is not None or f.get("year_max") is not None:
+            lo, hi = f.get("year_min") or FIRST_ANIME_YEAR, f.get("year_max") or lo + 10
+            boosts.append(Boost(f"years {lo}-{hi}", "year", list(range(lo, hi + 1))))
+        return QueryReading(text=self.text or query, boosts=[*self.boosts, *boosts], sort=self.sort,
+                            recency=self.recency, phrases=self.phrases, expansions=self.expansions)
+
 
 @dataclass
 class Vocabulary:
@@ -147,8 +165,12 @@ class Vocabulary:
     @classmethod
     def from_facets(cls, facets: Mapping[str, Mapping[Any, int]]) -> Vocabulary:
         years = [int(y) for y in facets.get("year", {}) if str(y).isdigit()]
-        return cls(genres=set(facets.get("genres", {})), tags=set(facets.get("tags", {})),
-                   studios=set(facets.get("studios", {})), max_year=max(years, default=2030))
+
+        def common(key: str, least: int) -> set[str]:
+            return {str(v) for v, n in facets.get(key, {}).items() if n >= least}
+
+        return cls(genres=common("genres", MIN_ENTRIES), tags=common("tags", MIN_ENTRIES),
+                   studios=common("studios", 2), max_year=max(years, default=2030))
 
     def studio_names(self) -> dict[str, str]:
         """Phrase -> studio: each full name, its name without generic words, and known nicknames."""
@@ -176,6 +198,7 @@ class _Words:
         self.words = [_phrase(w) for w in _WORD.findall(text.replace("’", "'"))]
         self.words = [w for w in self.words if w]
         self.used = [False] * len(self.words)
+        self.kept = [False] * len(self.words)
 
     def find(self, phrase: str) -> int:
         parts = phrase.split()
@@ -185,11 +208,13 @@ class _Words:
                 return i
         return -1
 
-    def take(self, phrase: str) -> int:
+    def take(self, phrase: str, *, keep: bool = False) -> int:
+        """Mark the phrase read; ``keep`` leaves it in the searched text (a boost's word describes the wish too)."""
         i = self.find(phrase)
         if i >= 0:
             for j in range(i, i + len(phrase.split())):
                 self.used[j] = True
+                self.kept[j] = keep
         return i
 
     def neighbours(self, i: int, n: int) -> set[str]:
@@ -197,7 +222,7 @@ class _Words:
 
     def rest(self) -> str:
         """The unread words in order, without filler at either end; empty when only filler is left."""
-        left = [w for w, u in zip(self.words, self.used) if not u]
+        left = [w for w, u, k in zip(self.words, self.used, self.kept) if k or not u]
         while left and left[0] in FILLER:
             left.pop(0)
         while left and left[-1] in FILLER:
@@ -293,13 +318,14 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
     # --- types -------------------------------------------------------------------------------------------
     types: list[str] = []
     for phrase in _longest_first(TYPE_WORDS):
-        i = words.take(phrase)
-        if i < 0:
+        if words.find(phrase) < 0:
             continue
         kind = TYPE_WORDS[phrase]
         if wish_list and phrase not in SOFT_TYPE_WORDS:
+            words.take(phrase)
             types.append(kind)
         elif wish_list or phrase not in DESCRIPTIVE_TYPE_WORDS:
+            words.take(phrase, keep=True)
             reading.boosts.append(Boost(f"type {kind}", "type", [kind]))
         else:
             continue
@@ -317,19 +343,16 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
         targets = [t for t in candidates[phrase] if t in vocab.genres or t in vocab.tags]
         if not targets:
             continue
-        words.take(phrase)
+        # Genres filter a wish list; tags (only enriched entries carry them) are never more than a boost.
+        words.take(phrase, keep=not (wish_list and all(t in vocab.genres for t in targets)))
         note(phrase)
         for t in targets:
             (genres if t in vocab.genres else tags).append(t)
-    if genres or tags:
-        if wish_list:
-            if genres:
-                filters.update(genres=list(dict.fromkeys(genres)), genres_mode="all")
-            if tags:
-                filters["tags"] = list(dict.fromkeys(tags))
-        else:
-            reading.boosts += [Boost(f"genre {g}", "genres", [g]) for g in dict.fromkeys(genres)]
-            reading.boosts += [Boost(f"tag {t}", "tags", [t]) for t in dict.fromkeys(tags)]
+    if genres and wish_list:
+        filters.update(genres=list(dict.fromkeys(genres)), genres_mode="all")
+    elif genres:
+        reading.boosts += [Boost(f"genre {g}", "genres", [g]) for g in dict.fromkeys(genres)]
+    reading.boosts += [Boost(f"tag {t}", "tags", [t]) for t in dict.fromkeys(tags)]
 
     # --- the rest is text --------------------------------------------------------------------------
     # A wish list is searched by what is left of it; a description keeps its own words (a boost's word

@@ -13,6 +13,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from index.payload import normalise_title
 from index.search.intent import QueryReading
 from index.search.resolve import TitleMatches
 from index.search.tuning import SearchSettings
@@ -24,6 +25,7 @@ DEFAULTS: dict[str, Any] = {"$score": 0.0, "popularity": 0.0, "score_avg": 6.0, 
 # Order of the candidates when a query holds only facts ("top rated movies"): the wished key.
 WISH_ORDER = {"score": "score_avg", "hidden_gems": "score_avg", "popularity": "popularity", None: "popularity"}
 RECENT_SCALE_YEARS = 6
+MAX_NAME_PHRASES = 60
 
 
 def _times(weight: float, expr: Any) -> models.MultExpression:
@@ -34,8 +36,11 @@ def _condition(field: str, values: list[Any]) -> models.FieldCondition:
     return models.FieldCondition(key=field, match=models.MatchAny(any=values))
 
 
-def prior_terms(settings: SearchSettings, short_query: bool = False) -> list[Any]:
-    """Popularity, quality and main-entry priors (each off at weight 0), stronger for a short query."""
+def prior_factor(settings: SearchSettings, short_query: bool = False) -> list[Any]:
+    """Terms of the prior factor (1 + popularity, quality and main-entry terms), stronger for a short query.
+
+    The factor multiplies the word-match score, so it reorders entries that match about equally well and
+    leaves a clearly better match ahead (a bare name of an obscure special still finds that special)."""
     scale = settings.short_query_prior_scale if short_query else 1.0
     terms: list[Any] = []
     if settings.popularity_prior:
@@ -71,28 +76,65 @@ def reading_terms(settings: SearchSettings, reading: QueryReading | None, latest
     return terms
 
 
-def title_terms(settings: SearchSettings, titles: TitleMatches | None) -> list[Any]:
-    """The typed title dominates: exact, then word-prefix, then close spellings scaled by closeness."""
-    if titles is None:
-        return []
-    terms: list[Any] = []
-    if titles.exact and settings.title_exact_boost:
-        terms.append(_times(settings.title_exact_boost, models.HasIdCondition(has_id=titles.exact)))
-    if titles.prefix and settings.title_prefix_boost:
-        # The entries whose title starts with the typed words ("initial d" -> First ... Fourth Stage, Battle
-        # Stage) all match the words equally; word-match noise must not order them, the priors do (main
-        # series before OVAs and specials, the most watched first). So their fused score is replaced.
-        prefix = models.HasIdCondition(has_id=titles.prefix)
-        terms += [_times(settings.title_prefix_boost, prefix), models.MultExpression(mult=[-1.0, "$score", prefix])]
-    if titles.fuzzy and settings.title_fuzzy_boost:
-        for pid, closeness in sorted(titles.fuzzy.items(), key=lambda kv: -kv[1])[:10]:
-            terms.append(_times(round(settings.title_fuzzy_boost * closeness, 4), models.HasIdCondition(has_id=[pid])))
-    return terms
+def ranking_formula(settings: SearchSettings, *, priors: list[Any], reading: list[Any] = (),
+                    titles: TitleMatches | None = None, with_score: bool = True) -> models.FormulaQuery | None:
+    """(fused score, or the prefix-title constant) x (1 + priors) + title boosts + the reading's wishes.
 
-
-def ranking_formula(terms: list[Any], *, with_score: bool = True) -> models.FormulaQuery | None:
-    """The fused score plus the terms; None when there is nothing to add (the plain fusion is kept)."""
-    if not terms:
+    Without ``with_score`` (a query of facts alone) the entries are ranked by priors and wishes only.
+    None when nothing would change the plain fusion."""
+    extra = [*reading, *title_terms(settings, titles)]
+    if not with_score:
+        parts = [*priors, *extra]
+        return models.FormulaQuery(formula=models.SumExpression(sum=parts or [0.0]), defaults=dict(DEFAULTS))
+    if not priors and not extra and not (titles and titles.ids()):
         return None
-    parts = ["$score", *terms] if with_score else terms
-    return models.FormulaQuery(formula=models.SumExpression(sum=parts), defaults=dict(DEFAULTS))
+    base = _title_base(settings, titles)
+    scored = models.MultExpression(mult=[base, models.SumExpression(sum=[1.0, *priors])]) if priors else base
+    return models.FormulaQuery(formula=models.SumExpression(sum=[scored, *extra]), defaults=dict(DEFAULTS))
+
+
+def name_phrases(text: str) -> list[str]:
+    """Word runs of the text that may be a person's or character's name: two to four words, or one
+    distinctive word when the text is one or two words ("Milkit"), normalised like stored names."""
+    words = normalise_title(text).split()
+    runs = [" ".join(words[i:i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)]
+    if len(words) <= 2:
+        runs += [w for w in words if len(w) >= 4]
+    return list(dict.fromkeys(runs))[:MAX_NAME_PHRASES]
+
+
+def people_terms(settings: SearchSettings, text: str) -> list[Any]:
+    """Entries with a character, staff member or voice actor named in the words rank up ("Kanade Ayase")."""
+    phrases = name_phrases(text) if settings.people_boost else []
+    if not phrases:
+        return []
+    return [_times(settings.people_boost, _condition("people_norm", phrases))]
+
+
+def title_terms(settings: SearchSettings, titles: TitleMatches | None) -> list[Any]:
+    """An exact title or synonym dominates everything else."""
+    if titles is None or not titles.exact or not settings.title_exact_boost:
+        return []
+    return [_times(settings.title_exact_boost, models.HasIdCondition(has_id=titles.exact))]
+
+
+def _title_base(settings: SearchSettings, titles: TitleMatches | None) -> Any:
+    """The word-match part of the score: the fused score, except for titles the words partly match.
+
+    Entries whose title starts with or holds the typed words ("initial d" -> First ... Fourth Stage, Battle
+    Stage) match the words equally; word-match noise must not order them, the priors do (main series before
+    OVAs and specials, the most watched first), so their fused score is replaced by one constant. A title
+    within typos of the words gets at least a floor that grows with closeness ("berzerk" -> Berserk)."""
+    base: Any = "$score"
+    if titles is None:
+        return base
+    if titles.prefix and settings.title_prefix_boost:
+        prefix = models.HasIdCondition(has_id=titles.prefix)
+        base = models.SumExpression(sum=["$score", models.MultExpression(mult=[-1.0, "$score", prefix]),
+                                         _times(settings.title_prefix_boost, prefix)])
+    if titles.fuzzy and settings.title_fuzzy_boost:
+        floors = [_times(round(settings.title_fuzzy_boost * (0.5 + 0.5 * closeness), 4),
+                         models.HasIdCondition(has_id=[pid]))
+                  for pid, closeness in sorted(titles.fuzzy.items(), key=lambda kv: -kv[1])[:10]]
+        base = models.MaxExpression(max=[base, models.SumExpression(sum=floors)])
+    return base

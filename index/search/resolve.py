@@ -42,6 +42,17 @@ class _TitleIndex:
         for title, pid in self.sorted:
             self.ids_of.setdefault(title, []).append(pid)
 
+    def containing(self, phrase: str, cap: int) -> list[str]:
+        """Ids of titles with ``phrase`` inside them at word boundaries (not at the start)."""
+        needle = f" {phrase} "
+        out: list[str] = []
+        for title in self.unique:
+            if needle in f" {title} " and not title.startswith(phrase):
+                out += self.ids_of[title]
+                if len(out) >= cap:
+                    break
+        return out
+
     def with_prefix(self, prefix: str, cap: int) -> list[str]:
         start = bisect.bisect_left(self.keys, prefix)
         out: list[str] = []
@@ -68,9 +79,10 @@ class AnimeResolver:
         self._titles = None
         self._index: _TitleIndex | None = None
 
-    async def title_matches(self, text: str, *, fuzzy: bool = True, cap: int = 50) -> TitleMatches:
-        """Entries a user may mean by ``text`` as a title: exact, word-prefix ("initial d" -> "initial d first
-        stage") and, for short texts, close spellings ("fullmetal alchemst"). At most ``cap`` of each."""
+    async def title_matches(self, text: str, *, fuzzy_cutoff: float = 80.0, cap: int = 50) -> TitleMatches:
+        """Entries a user may mean by ``text`` as a title: exact; word-prefix or inside a title ("initial d" ->
+        "initial d first stage", "when they cry" -> "higurashi when they cry"); and, for short texts without an
+        exact match, close spellings ("fullmetal alchemst", "naruro"). At most ``cap`` of each."""
         norm = normalise_title(text)
         if len(norm) < 2:
             return TitleMatches()
@@ -78,17 +90,20 @@ class AnimeResolver:
         if self._index is None or self._index_source is not titles:
             self._index, self._index_source = _TitleIndex(titles), titles
         index = self._index
-        assert index is not None
         found = TitleMatches(exact=list(dict.fromkeys(index.ids_of.get(norm, [])))[:cap])
         seen = set(found.exact)
-        found.prefix = [p for p in dict.fromkeys(index.with_prefix(norm + " ", cap * 2)) if p not in seen][:cap]
+        partial = index.with_prefix(norm + " ", cap * 2)
+        if len(norm.split()) >= 2 and len(norm.split()) <= 6:
+            partial += index.containing(norm, cap * 2)
+        found.prefix = [p for p in dict.fromkeys(partial) if p not in seen][:cap]
         seen.update(found.prefix)
-        if fuzzy and not found.exact and len(norm) >= 5 and len(norm.split()) <= 6:
-            close = process.extract(norm, index.unique, scorer=fuzz.ratio, score_cutoff=self._cutoff, limit=cap)
+        if not found.exact and len(norm) >= 5 and len(norm.split()) <= 6:
+            close = process.extract(norm, index.unique, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff, limit=cap)
             for title, score, _ in close:
                 for pid in index.ids_of[title]:
                     if pid not in seen:
-                        found.fuzzy[pid] = max(found.fuzzy.get(pid, 0.0), (score - self._cutoff) / (100 - self._cutoff))
+                        closeness = (score - fuzzy_cutoff) / (100 - fuzzy_cutoff)
+                        found.fuzzy[pid] = max(found.fuzzy.get(pid, 0.0), closeness)
         return found
 
     async def resolve(self, ref: str, *, with_vectors: bool | list[str] = False) -> models.Record:

@@ -54,22 +54,30 @@ class SearchSettings(BaseSettings):
     max_offset: int = Field(1000, description="Deepest offset.")
     mmr_diversity: float = Field(0.5, description="MMR diversity when diversify=true (0 relevance only, 1 diversity only).")
     fuzzy_title_cutoff: float = Field(85.0, description="Minimum rapidfuzz score (0-100) for a fuzzy title match.")
-    # Ranking beyond word match (index/search/ranking.py): priors and boosts added to the fused score with a Qdrant
-    # score formula. The fused RRF score of a result is about 0.1-0.6 (k=2), so these are on that scale.
+    # Ranking beyond word match (index/search/ranking.py), by a Qdrant score formula: the fused score times
+    # (1 + priors), plus title boosts and wishes. The fused RRF score of a result is about 0.1-0.6 (k=2), so the
+    # additive boosts are on that scale.
     interpret_queries: bool = Field(
         True, description="Read facts and wishes in the query (decades, types, genres, studios, 'best') and match "
                           "titles; the interpret tool argument turns it off per call.")
     popularity_prior: float = Field(
-        0.1, description="Weight of the 0-1 popularity prior (log members, else sites listing the entry).")
+        0.3, description="Weight of the 0-1 popularity prior (log members, else sites listing the entry) in the "
+                         "factor that multiplies the word-match score.")
     short_query_prior_scale: float = Field(
-        2.0, description="Priors weigh this much more for a short query (a title, an idea, a wish list), where "
+        1.5, description="Priors weigh this much more for a short query (a title, an idea, a wish list), where "
                          "many entries match the words about as well; a long description decides by its words.")
-    quality_prior: float = Field(0.05, description="Weight of the mean score (0-10, divided by 10).")
+    quality_prior: float = Field(0.1, description="Weight of the mean score (0-10, divided by 10) in the factor.")
     main_entry_prior: float = Field(
-        0.08, description="Added to entries that are not OVAs, specials, music videos or promos.")
+        0.2, description="Factor weight for entries that are not OVAs, specials, music videos or promos.")
     title_exact_boost: float = Field(1.0, description="Added when the query is exactly a title or synonym.")
-    title_prefix_boost: float = Field(0.3, description="Added when a title starts with the query's words.")
-    title_fuzzy_boost: float = Field(0.3, description="Added, scaled by closeness, for a title within typos.")
+    title_prefix_boost: float = Field(
+        0.6, description="Word-match score given to entries whose title starts with or holds the query's words.")
+    title_fuzzy_boost: float = Field(
+        1.0, description="Word-match floor of a title within typos (half of it at the cutoff, all of it at 100).")
+    title_fuzzy_cutoff: float = Field(80.0, description="Minimum rapidfuzz ratio (0-100) of a typed title to a "
+                                                         "stored one to count as a misspelling of it.")
+    people_boost: float = Field(
+        0.5, description="Added when the words name one of an entry's characters, staff or voice actors.")
     fact_boost: float = Field(0.1, description="Added per fact a long query names but does not filter on.")
     wish_weight: float = Field(
         0.5, description="Weight of the wished order ('best': score, 'popular': popularity) beside relevance.")
