@@ -42,6 +42,10 @@ def metrics(r: dict) -> dict[str, float]:
          "rss_after_queries_mb": r.get("memory_after_queries", r["memory"])["rss_mb"],
          "peak_rss_mb": max(r.get("memory_after_queries", r["memory"]).get("peak_rss_mb", 0),
                             r["memory"].get("peak_rss_mb", 0))}
+    serving = r.get("serving_process") or {}
+    if "memory_after_queries" in serving:  # a fresh process that opened the built index (what a server holds)
+        m["serving_rss_mb"] = serving["memory_after_queries"]["rss_mb"]
+        m["serving_anon_mb"] = serving["memory_after_queries"]["rss_anon_mb"]
     for shape in SHAPES:
         m[f"{shape}_p50_ms"] = r["latency"][shape]["p50_ms"]
         m[f"{shape}_p99_ms"] = r["latency"][shape]["p99_ms"]
@@ -105,14 +109,14 @@ def _options(r: dict) -> str:
 def report(runs: dict[int, dict]) -> str:
     sizes = list(runs)
     per = {n: metrics(r) for n, r in runs.items()}
-    keys = list(per[sizes[0]])
-    fits = {k: fit(sizes, [per[n].get(k, 0) for n in sizes], k) for k in keys}
+    keys = list(dict.fromkeys(k for n in sizes for k in per[n]))
+    fits = {k: fit([n for n in sizes if k in per[n]], [per[n][k] for n in sizes if k in per[n]], k) for k in keys}
     est_sizes = [n for n in TARGET_SIZES if n not in runs]
     cols = [f"{n:,}" for n in sizes] + [f"{n:,} (est.)" for n in est_sizes]
     lines = ["| metric | " + " | ".join(cols) + " | fit |", "|---|" + "---:|" * (len(cols) + 1)]
     for k in keys:
         f = fits[k]
-        cells = [f"{per[n].get(k, float('nan')):g}" for n in sizes]
+        cells = [f"{per[n][k]:g}" if k in per[n] else "-" for n in sizes]
         cells += [(f"{predict(f, n, k):.3g}" if f and fitted(k) else "-") for n in est_sizes]
         lines.append(f"| {k} | " + " | ".join(cells) + f" | {describe(f, k) if fitted(k) else 'not fitted'} |")
     head = [
@@ -142,11 +146,15 @@ def plot(runs: dict[int, dict], path: Path) -> None:
     grid = np.geomspace(min(sizes), 1_000_000, 50)
     fig, (lat, mem) = plt.subplots(1, 2, figsize=(12, 4.8))
     for ax, keys, unit in ((lat, [f"{s}_p50_ms" for s in SHAPES], "p50 latency (ms)"),
-                           (mem, ["rss_after_optimize_mb", "rss_after_queries_mb", "peak_rss_mb", "disk_mb"], "MB")):
+                           (mem, ["rss_after_optimize_mb", "rss_after_queries_mb", "serving_rss_mb", "peak_rss_mb",
+                                  "disk_mb"], "MB")):
         for k in keys:
-            values = [per[n][k] for n in sizes]
-            line, = ax.plot(sizes, values, "o-", label=k.replace("_p50_ms", ""))
-            f = fit(sizes, values, k)
+            have = [n for n in sizes if k in per[n]]
+            if not have:
+                continue
+            values = [per[n][k] for n in have]
+            line, = ax.plot(have, values, "o-", label=k.replace("_p50_ms", ""))
+            f = fit(have, values, k)
             if f:
                 ax.plot(grid, [predict(f, n, k) for n in grid], "--", color=line.get_color(), alpha=0.5)
         ax.set_xscale("log")
