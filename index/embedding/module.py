@@ -239,8 +239,10 @@ class EmbeddingModule:
         return "ready" if self._image is not None else "unavailable"
 
     async def await_image(self) -> bool:
-        """Whether pictures can be embedded, waiting for the image model off the event loop."""
-        await self._arequire_image()
+        """Whether pictures can be embedded, waiting for the image model off the event loop (False, not an
+        error, when it could not load: callers word their own message with `image_error`)."""
+        if not self._image_ready.is_set():
+            await anyio.to_thread.run_sync(self._wait_image)
         return self._image is not None
 
     @property
