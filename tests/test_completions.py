@@ -121,3 +121,19 @@ async def test_suggestions_are_the_same_on_both_backends(search_runtime):
     ids = (await suggester.ids("mal-1")).values
     assert ids[0] == "mal-1" and all(i.startswith("mal-1") for i in ids)
     assert "sci-fi" in (await suggester.facet("genres", "sci")).values
+
+
+async def test_picked_arguments_narrow_the_next_one(client):
+    """Genres offered for FALL 1998 are the genres of FALL 1998 entries, most frequent first."""
+    every = (await client.complete(SEASON, {"name": "genre", "value": ""})).completion
+    fall = (await client.complete(SEASON, {"name": "genre", "value": ""},
+                                  context_arguments={"season": "fall", "year": "1998"})).completion
+    browse = await client.call_tool("browse_anime", {"filters": {"seasons": ["FALL"], "year_min": 1998,
+                                                                 "year_max": 1998}, "facets": ["genres"], "limit": 1})
+    counted = [f["value"] for f in browse.structured_content["facets"]["genres"]]
+    assert fall.values and fall.values == counted[: len(fall.values)]
+    assert fall.total < every.total
+    # a pick that matches nothing (half typed) does not empty the list
+    typo = (await client.complete(SEASON, {"name": "genre", "value": ""},
+                                  context_arguments={"season": "fal", "year": "1998"})).completion
+    assert typo.values == every.values

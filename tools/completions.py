@@ -2,18 +2,21 @@
 
 An argument's name says what it holds (one table below): anime titles (fuzzy, any language the
 index knows), anime ids, or the stored values of a payload field (genres, tags, studios, types,
-seasons, years). Free-text arguments (a memory, a difference) get no values: nothing to pick from.
+seasons, years); a facet argument offers only values that occur with the ones already picked
+(the genres of FALL 1998). Free-text arguments (a memory, a difference) get no values.
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
+from index.payload import normalise_name
 from index.search.engine import SearchEngine
 from index.search.suggest import COMPLETION_LIMIT, Suggester, Suggestions
 from server.state import AppState, NotReadyError
@@ -30,6 +33,16 @@ ARGUMENT_SOURCES: dict[str, str] = {
     "type": "type",
     "season": "season",
     "year": "year",
+}
+
+#: Facet keys a picked argument narrows the others by, with the form the payload stores values in.
+STORED_FORM: dict[str, Callable[[str], str | int | None]] = {
+    "genres": normalise_name,
+    "tags": normalise_name,
+    "studios": normalise_name,
+    "type": lambda v: v.strip().upper() or None,
+    "season": lambda v: v.strip().upper() or None,
+    "year": lambda v: int(v) if v.strip().isdigit() else None,
 }
 
 #: Seconds a completion waits for an index that is still loading before answering with no values.
@@ -57,15 +70,28 @@ def register(server: MCPServer, state: AppState) -> None:
         suggester = suggesters.get(runtime.engine)
         if suggester is None:
             suggester = suggesters[runtime.engine] = Suggester(runtime.engine)
-        found = await suggest(suggester, source, argument.value)
+        found = await suggest(suggester, source, argument.value, chosen=picked(context, argument.name))
         return Completion(values=found.values, total=found.total, has_more=found.has_more)
 
 
-async def suggest(suggester: Suggester, source: str, text: str, limit: int = COMPLETION_LIMIT) -> Suggestions:
-    """Values for one argument source (see ARGUMENT_SOURCES)."""
+def picked(context: CompletionContext | None, completing: str) -> dict[str, str | int]:
+    """The facet arguments already filled in (payload key -> stored value), besides the one being completed."""
+    chosen: dict[str, str | int] = {}
+    for name, value in ((context.arguments if context else None) or {}).items():
+        key = ARGUMENT_SOURCES.get(name)
+        if name != completing and key in STORED_FORM and value:
+            stored = STORED_FORM[key](value)
+            if stored is not None:
+                chosen[key] = stored
+    return chosen
+
+
+async def suggest(suggester: Suggester, source: str, text: str, limit: int = COMPLETION_LIMIT,
+                  chosen: dict[str, str | int] | None = None) -> Suggestions:
+    """Values for one argument source (see ARGUMENT_SOURCES); facet values narrowed by ``chosen``."""
     text = text[:200]  # a picker sends what was typed; nothing longer is a prefix worth matching
     if source == "title":
         return await suggester.titles(text, limit)
     if source == "id":
         return await suggester.ids(text, limit)
-    return await suggester.facet(source, text, limit)
+    return await suggester.facet(source, text, limit, chosen=chosen)

@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from qdrant_client import models
 from rapidfuzz import fuzz, process
 
 from index.payload import normalise_title
@@ -206,10 +207,18 @@ class Suggester:
                                     if e is not None and e.titles))
         return Suggestions(values=values[:limit], total=max(total, len(values)))
 
-    async def facet(self, key: str, text: str, limit: int = COMPLETION_LIMIT) -> Suggestions:
+    async def facet(self, key: str, text: str, limit: int = COMPLETION_LIMIT,
+                    chosen: dict[str, str | int] | None = None) -> Suggestions:
         """Stored values of a payload key (genres, tags, studios, type, season, year) matching ``text``:
-        starts with it, a word starts with it, contains it, then close spellings; most used first."""
+        starts with it, a word starts with it, contains it, then close spellings; most used first.
+        ``chosen`` (payload key -> stored value, e.g. {"season": "FALL", "year": 1998}) keeps to the values
+        that occur with the arguments already picked, unless none do (a half-typed pick)."""
         values = await self._facet_values(key)
+        if chosen:
+            within = models.Filter(must=[models.FieldCondition(key=k, match=models.MatchValue(value=v))
+                                         for k, v in chosen.items() if k != key])
+            narrowed = [(str(v), c) for v, c in await self._engine.store.facet(key, facet_filter=within, limit=100_000)]
+            values = sorted(narrowed, key=lambda vc: -vc[1]) or values
         typed = " ".join(text.casefold().split())
         if not typed:
             return Suggestions(values=[v for v, _ in values[:limit]], total=len(values))
