@@ -49,7 +49,7 @@ def _plain() -> dict[str, Any]:
     *_boost and the wish weight (whichever SearchSettings has), so a baseline is one leg alone."""
     fields = SearchSettings.model_fields
     off: dict[str, Any] = {f: 0.0 for f in fields if f.endswith(("_prior", "_boost")) or f == "wish_weight"}
-    return {**off, "interpret_queries": False}
+    return {**off, "interpret_queries": False, "description_weights": None}  # one leg for every query length
 
 
 # Baselines (SearchSettings overrides). "bm25+popularity" keeps the engine's popularity_prior at its default (where

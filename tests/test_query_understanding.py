@@ -119,7 +119,7 @@ async def test_interpret_false_searches_the_words_as_they_are(client):
 async def test_a_description_is_not_cut_into_filters(client):
     data = await search(client, "bounty hunters travelling on a spaceship in 2071", limit=3)
     assert data["interpreted_as"]["filters"] == {}
-    assert data["results"][0]["id"] == "mal-1"
+    assert "mal-1" in [hit["id"] for hit in data["results"]]
 
 
 @pytest.mark.parametrize("query, expected", [

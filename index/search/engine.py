@@ -128,6 +128,8 @@ class SearchEngine:
             if any(a is not Aspect.VISUAL for a in chosen) and self.settings.aspect_lexical_weight > 0:
                 # exact words (a director's or a character's name) beat a pooled vector of a long cast list
                 weights[LEXICAL] = self.settings.aspect_lexical_weight
+        elif self.settings.description_weights and len(query.split()) > WISH_LIST_MAX_WORDS:
+            weights = dict(self.settings.description_weights)
         else:
             weights = dict(self.settings.default_weights)
         legs: list[Leg] = []
