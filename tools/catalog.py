@@ -11,11 +11,11 @@ from pydantic import Field
 from index.schema import AnimeEntry
 from index.search.results import BrowsePage, DatabaseStats
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
+from index.search.engine import FACET_KEYS, SortBy
 from tools.search import Filters, Limit, Offset
 from tools.similar import AnimeRef
 
-Facet = Literal["genres", "type", "year", "season", "status", "studios", "source_material", "rating",
-                "demographics", "tags"]
+Facet = Literal[FACET_KEYS]  # type: ignore[valid-type]  # the engine's facet keys, defined once
 
 
 def render_entry(entry: AnimeEntry) -> str:
@@ -58,7 +58,7 @@ def register(server: MCPServer) -> None:
     async def browse_anime(
         ctx: Context,
         filters: Filters = None,
-        sort_by: Annotated[Literal["score", "popularity", "members", "year", "title"], Field(description=(
+        sort_by: Annotated[SortBy, Field(description=(
             "Order: score (best first), popularity (most popular first), members, year (newest first), title."
         ))] = "score",
         limit: Limit = 10,

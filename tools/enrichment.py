@@ -11,11 +11,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from enrichment.settings import ALL_SOURCES
 from server.limits import is_admin
 from tools.common import READ_ONLY, runtime, tool_errors
 from tools.similar import AnimeRef
 
-Source = Literal["jikan", "anilist", "kitsu", "anidb", "animeschedule"]
+Source = Literal[ALL_SOURCES]  # type: ignore[valid-type]  # the source names, defined once in enrichment/settings.py
 START = ToolAnnotations(read_only_hint=False, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
 
 

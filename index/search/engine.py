@@ -45,7 +45,6 @@ from index.storage.base import VectorStore
 from index.storage.lexical import lexical_query
 from index.vectors import ASPECT_VECTOR, IMAGE, LEXICAL, TEXT_VECTORS, TITLE, Aspect
 
-SortBy = Literal["score", "popularity", "members", "year", "title"]
 SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
     "score": ("score", models.Direction.DESC),
     "popularity": ("popularity_rank", models.Direction.ASC),
@@ -53,6 +52,7 @@ SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
     "year": ("year", models.Direction.DESC),
     "title": ("title_order", models.Direction.ASC),
 }
+SortBy = Literal[tuple(SORT_KEYS)]  # type: ignore[valid-type]  # the order names, defined once above
 FACET_KEYS = ("genres", "type", "year", "season", "status", "studios", "source_material", "rating",
               "demographics", "tags")
 _VOCAB_FIELDS = ("genres", "studios", "tags", "year")

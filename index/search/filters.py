@@ -14,13 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from qdrant_client import models
 
 from index.errors import UserFacingError
+from index.payload import RATING_CODES
 from index.schema import AnimeStatus, AnimeType, Season, SourceMaterial
 
 MAX_FILTER_VALUES = 50
 
-RATING_CODES = ("G", "PG", "PG-13", "R", "R+", "Rx")
-
-_ListField = Field(default_factory=list, max_length=MAX_FILTER_VALUES)
 
 
 class SearchFilters(BaseModel):
@@ -48,7 +46,7 @@ class SearchFilters(BaseModel):
     studios: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these studios.")
     source_materials: list[SourceMaterial] = Field(default_factory=list, max_length=10,
                                                    description="MANGA, ORIGINAL, LIGHT NOVEL, GAME, ...")
-    ratings: list[Literal["G", "PG", "PG-13", "R", "R+", "Rx"]] = Field(
+    ratings: list[Literal[RATING_CODES]] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=6, description="Age ratings (short codes).")
     include_nsfw: bool = Field(False, description="Include adult (hentai) entries; off by default.")
 
