@@ -76,6 +76,7 @@ class SearchEngine:
         self.resolver = AnimeResolver(store, self.settings.fuzzy_title_cutoff)
         self._vocab: dict[str, dict[str, int]] | None = None
         self._vocab_at = 0.0
+        self._reading_vocab: tuple[dict[str, dict[str, int]], Vocabulary] | None = None
         self.page_cache: PageCache | None = PageCache(store)  # repeated reads cost nothing; writes invalidate
 
     # ----- shared checks ----------------------------------------------------------------
@@ -102,6 +103,13 @@ class SearchEngine:
                 vocab[key] = {str(v): c for v, c in await self.store.facet(key, limit=100_000)}
             self._vocab, self._vocab_at = vocab, time.monotonic()
         return self._vocab
+
+    async def _reading_vocabulary(self) -> Vocabulary:
+        """The query grammar's vocabulary, rebuilt only when the facet counts are refetched."""
+        facets = await self.vocabulary()
+        if self._reading_vocab is None or self._reading_vocab[0] is not facets:
+            self._reading_vocab = (facets, Vocabulary.from_facets(facets))
+        return self._reading_vocab[1]
 
     def invalidate_caches(self) -> None:
         """Call after the index changed (ingestion, enrichment)."""
@@ -194,7 +202,7 @@ class SearchEngine:
         query = self._check_query(query)
         self._check_page(limit, offset)
         interpret = self.settings.interpret_queries if interpret is None else interpret
-        vocab = Vocabulary.from_facets(await self.vocabulary())
+        vocab = await self._reading_vocabulary()
         reading = None
         if interpret and not aspects:
             # A typed title is a title, not a wish list ("mushi shi" is Mushishi, not the studio Mushi Production).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from index.payload import normalise_name
@@ -172,6 +173,18 @@ class Vocabulary:
         return cls(genres=common("genres", MIN_ENTRIES), tags=common("tags", MIN_ENTRIES),
                    studios=common("studios", 2), max_year=max(years, default=2030))
 
+    @cached_property
+    def studio_phrases(self) -> list[tuple[str, str]]:
+        """(phrase, studio), longest phrase first: built once per vocabulary, not per query."""
+        names = self.studio_names()
+        return [(phrase, names[phrase]) for phrase in _longest_first(names)]
+
+    @cached_property
+    def genre_phrases(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(phrase, genres or tags it names), longest first: the data's own names and people's words for them."""
+        candidates = {**{g: (g,) for g in self.genres | self.tags}, **GENRE_WORDS}
+        return [(phrase, candidates[phrase]) for phrase in _longest_first(candidates)]
+
     def studio_names(self) -> dict[str, str]:
         """Phrase -> studio: each full name, its name without generic words, and known nicknames."""
         names: dict[str, str] = {}
@@ -199,9 +212,12 @@ class _Words:
         self.words = [w for w in self.words if w]
         self.used = [False] * len(self.words)
         self.kept = [False] * len(self.words)
+        self.present = set(self.words)
 
     def find(self, phrase: str) -> int:
         parts = phrase.split()
+        if parts[0] not in self.present:  # most vocabulary phrases share no word with the query
+            return -1
         n = len(parts)
         for i in range(len(self.words) - n + 1):
             if self.words[i:i + n] == parts and not any(self.used[i:i + n]):
@@ -232,6 +248,10 @@ class _Words:
 
 def _longest_first(phrases: Mapping[str, Any]) -> list[str]:
     return sorted(phrases, key=lambda p: (-len(p.split()), -len(p)))
+
+
+_SORTED_TYPE_WORDS = _longest_first(TYPE_WORDS)
+_SORTED_WISH_WORDS = _longest_first(WISH_WORDS)
 
 
 def read_query(query: str, vocab: Vocabulary) -> QueryReading:
@@ -281,7 +301,7 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
             break
 
     # --- quality and popularity wishes --------------------------------------------------------------
-    for phrase in _longest_first(WISH_WORDS):
+    for phrase in _SORTED_WISH_WORDS:
         if words.take(phrase) >= 0:
             reading.sort = reading.sort or WISH_WORDS[phrase]
             note(phrase)
@@ -301,23 +321,22 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
 
     # --- studios ---------------------------------------------------------------------------------------
     studios: list[str] = []
-    names = vocab.studio_names()
-    for phrase in _longest_first(names):
+    for phrase, studio in vocab.studio_phrases:
         i = words.find(phrase)
         if i < 0:
             continue
         n = len(phrase.split())
-        full = phrase == _phrase(names[phrase]) and (n > 1 or len(phrase) >= 7)
+        full = phrase == _phrase(studio) and (n > 1 or len(phrase) >= 7)
         if full or wish_list or words.neighbours(i, n) & _STUDIO_CONTEXT:
             words.take(phrase)
-            studios.append(names[phrase])
+            studios.append(studio)
             note(phrase)
     if studios:
         filters["studios"] = list(dict.fromkeys(studios))
 
     # --- types -------------------------------------------------------------------------------------------
     types: list[str] = []
-    for phrase in _longest_first(TYPE_WORDS):
+    for phrase in _SORTED_TYPE_WORDS:
         if words.find(phrase) < 0:
             continue
         kind = TYPE_WORDS[phrase]
@@ -336,11 +355,10 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
     # --- genres and tags -----------------------------------------------------------------------------
     genres: list[str] = []
     tags: list[str] = []
-    candidates = {**{g: (g,) for g in vocab.genres | vocab.tags}, **GENRE_WORDS}
-    for phrase in _longest_first(candidates):
+    for phrase, named in vocab.genre_phrases:
         if words.find(phrase) < 0:
             continue
-        targets = [t for t in candidates[phrase] if t in vocab.genres or t in vocab.tags]
+        targets = [t for t in named if t in vocab.genres or t in vocab.tags]
         if not targets:
             continue
         # Genres filter a wish list; tags (only enriched entries carry them) are never more than a boost.

@@ -38,6 +38,7 @@ class _TitleIndex:
         self.sorted = sorted(titles)
         self.keys = [t for t, _ in self.sorted]
         self.unique = list(dict.fromkeys(self.keys))
+        self.padded = [f" {t} " for t in self.unique]  # word-boundary search without building strings per query
         self.ids_of: dict[str, list[str]] = {}
         for title, pid in self.sorted:
             self.ids_of.setdefault(title, []).append(pid)
@@ -46,8 +47,8 @@ class _TitleIndex:
         """Ids of titles with ``phrase`` inside them at word boundaries (not at the start)."""
         needle = f" {phrase} "
         out: list[str] = []
-        for title in self.unique:
-            if needle in f" {title} " and not title.startswith(phrase):
+        for title, padded in zip(self.unique, self.padded):
+            if needle in padded and not title.startswith(phrase):
                 out += self.ids_of[title]
                 if len(out) >= cap:
                     break
