@@ -67,7 +67,7 @@ async def build_runtime(backend: str, path: Path, embedder, entries):
     else:
         from qdrant_client import AsyncQdrantClient
 
-        from index.storage.server import ServerStore
+        from index.storage.qdrant_server import ServerStore
 
         store = ServerStore(StorageSettings(collection_name="anime_test"), client=AsyncQdrantClient(location=":memory:"))
     fetch = ImageFetchSettings(image_cache_dir=path / "images", image_allowed_dirs=[path],

@@ -22,13 +22,13 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from index.settings import StorageSettings
-from index.storage import server as server_mod
+from index.storage import qdrant_server as server_mod
 from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError, VectorStore
 from index.storage.collection import prepare_request, vector_layouts
 from index.storage.edge import EdgeStore
 from index.storage.factory import open_store
 from index.storage.lexical import lexical_document, lexical_query
-from index.storage.server import ServerStore, safe_url
+from index.storage.qdrant_server import ServerStore, safe_url
 from index.vectors import CHARACTER, DENSE_VECTORS, GENRE, IMAGE, LEXICAL, STAFF, TEXT_VECTORS, TITLE
 
 pytestmark = [

@@ -7,7 +7,7 @@ import logging
 from index.settings import StorageSettings
 from index.storage.base import StoreError, VectorStore
 from index.storage.edge import EdgeStore
-from index.storage.server import ServerStore
+from index.storage.qdrant_server import ServerStore
 
 log = logging.getLogger(__name__)
 
