@@ -68,19 +68,31 @@ def memory_mb() -> dict[str, int]:
 _KILLER = """
 import json, os, signal, sys, time
 pid, limit, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+keys = {"VmRSS": "rss_mb", "RssAnon": "rss_anon_mb", "RssFile": "rss_file_mb"}
+peaks = dict.fromkeys(keys.values(), 0)
 while True:
     try:
-        text = open(f"/proc/{pid}/status").read()
-    except OSError:
+        fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+    except (OSError, ValueError):
         break
-    rss = next(int(line.split()[1]) // 1024 for line in text.splitlines() if line.startswith("VmRSS:"))
-    if rss > limit:
+    if "VmRSS" not in fields:  # exiting
+        break
+    now = {name: int(fields[key].split()[0]) // 1024 for key, name in keys.items() if key in fields}
+    for name, value in now.items():
+        peaks[name] = max(peaks[name], value)
+    if now["rss_mb"] > limit:
         os.kill(pid, signal.SIGKILL)
-        print(f"store_bench: RSS {rss} MB over the {limit} MB ceiling: stopped", file=sys.stderr, flush=True)
+        print(f"store_bench: RSS {now['rss_mb']} MB over the {limit} MB ceiling: stopped", file=sys.stderr, flush=True)
         if out:
-            open(out, "w").write(json.dumps({"aborted": f"RSS {rss} MB > {limit} MB (killed by the watchdog)"}))
-        break
+            open(out, "w").write(json.dumps({"aborted": f"RSS {now['rss_mb']} MB > {limit} MB (killed by the watchdog)",
+                                             "watchdog_peaks": peaks}))
+        sys.exit(0)
     time.sleep(0.2)
+time.sleep(1)
+if out and os.path.exists(out):  # the run finished: add the peaks seen from outside (through optimize too)
+    report = json.loads(open(out).read())
+    report["watchdog_peaks"] = peaks
+    open(out, "w").write(json.dumps(report, indent=2))
 """
 
 
