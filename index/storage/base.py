@@ -47,25 +47,39 @@ class StoreInfo:
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Async interface; the embedded backend runs its blocking calls in worker threads."""
+    """Async interface; the embedded backend runs its blocking calls in worker threads.
 
-    backend: str
+    Contract shared by both backends: every method except ``open``, ``close`` and ``meta``
+    needs an open store; every failure is a ``StoreError`` whose message says what to do
+    (never a backend exception). Point ids are the uuid strings of ``index.identity.point_id``.
+    Writes are durable when they return (flushed / ``wait=True``); empty input is a no-op.
+    """
+
+    backend: str  # "edge" or "server"
 
     async def open(self, spec: CollectionSpec, *, recreate: bool = False, create: bool = True) -> None:
-        """Create the collection (vectors, payload indexes) or open it and check its meta."""
+        """Create the collection (vectors, payload indexes) or open it and check its meta.
 
-    async def close(self) -> None: ...
+        ``recreate`` deletes an existing collection first; ``create=False`` raises StoreError
+        when none exists. A collection built with other models or dimensions raises
+        IncompatibleCollectionError (re-index with ``--recreate``); opening twice raises StoreError.
+        """
+
+    async def close(self) -> None:
+        """Release the collection. The embedded one first waits for running calls and, when points
+        were written since the last optimize, builds its graphs. Closing a closed store does nothing."""
 
     async def meta(self) -> dict[str, Any] | None:
-        """The stored models/dimensions record, or None when no collection exists."""
+        """The stored models/dimensions record, or None when no collection exists (works unopened)."""
 
-    async def upsert(self, points: list[models.PointStruct]) -> None: ...
+    async def upsert(self, points: list[models.PointStruct]) -> None:
+        """Insert or replace whole points (named dense vectors, ``lexical`` sparse vector, payload)."""
 
     async def update_vectors(self, points: list[models.PointVectors]) -> None:
-        """Replace only the given named vectors of existing points."""
+        """Replace only the given named vectors of existing points; other vectors and the payload stay."""
 
     async def delete_vectors(self, ids: list[str], names: list[str]) -> None:
-        """Remove named vectors from points (a field became empty)."""
+        """Remove named vectors from points (a field became empty); the points and payloads stay."""
 
     async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
         """Overwrite the whole payload of one point."""
@@ -73,16 +87,25 @@ class VectorStore(Protocol):
     async def set_payloads(self, payloads: dict[str, dict[str, Any]]) -> None:
         """Overwrite the whole payloads of several points (point id -> payload) in one durable write."""
 
-    async def delete(self, ids: list[str]) -> None: ...
+    async def delete(self, ids: list[str]) -> None:
+        """Delete points; ids that are not stored are ignored."""
 
     async def retrieve(
         self, ids: list[str], *, with_payload: bool | list[str] = True, with_vectors: bool | list[str] = False
-    ) -> list[models.Record]: ...
+    ) -> list[models.Record]:
+        """The stored points among ``ids`` (missing ids are left out, no error). The order is not
+        guaranteed to follow ``ids``: callers match records by ``record.id``."""
 
     async def query(self, request: models.QueryRequest) -> list[models.ScoredPoint]:
-        """One Query API request (prefetch, fusion, recommend, order_by, filter...)."""
+        """One Query API request (prefetch, fusion, recommend, formula, order_by, filter...).
 
-    async def query_batch(self, requests: list[models.QueryRequest]) -> list[list[models.ScoredPoint]]: ...
+        Results come best first (score descending, or in ``order_by`` order), at most
+        ``request.limit`` after ``request.offset``; the filter applies inside the search. A
+        construct the backend cannot run raises StoreError naming it (never silently dropped).
+        """
+
+    async def query_batch(self, requests: list[models.QueryRequest]) -> list[list[models.ScoredPoint]]:
+        """Several ``query`` requests in one call; the answers come in the order of ``requests``."""
 
     async def scroll(
         self,
@@ -92,11 +115,23 @@ class VectorStore(Protocol):
         offset: str | None = None,
         order_by: models.OrderBy | None = None,
         with_payload: bool | list[str] = True,
-    ) -> tuple[list[models.Record], str | None]: ...
+    ) -> tuple[list[models.Record], str | None]:
+        """One page of the points matching the filter, and the offset of the next page (None at the end).
 
-    async def count(self, count_filter: models.Filter | None = None) -> int: ...
+        Without ``order_by`` pages follow point-id order; with it (an indexed integer/float key, else
+        StoreError) they follow that key, and the opaque offset must be passed back with the same
+        ``order_by``. Pages neither repeat nor skip a point while the data does not change.
+        ``limit`` must be positive (StoreError).
+        """
+
+    async def count(self, count_filter: models.Filter | None = None) -> int:
+        """The exact number of points matching the filter (all points without one)."""
 
     async def facet(self, key: str, *, facet_filter: models.Filter | None = None, limit: int = 20) -> list[tuple[Any, int]]:
-        """Value counts of one payload key among the points matching the filter."""
+        """Value counts of one payload key among the points matching the filter: at most ``limit``
+        (value, count) pairs, most frequent first (exact counts). A key without a keyword, integer or
+        bool index raises StoreError."""
 
-    async def info(self) -> StoreInfo: ...
+    async def info(self) -> StoreInfo:
+        """Point count, how many points hold each named vector, disk use (embedded only), backend,
+        location without credentials, and the meta record."""

@@ -1,7 +1,7 @@
 """The collection layout shared by both backends: vectors, quantization, payload indexes, meta.
 
 Each backend renders these plain records into its own configuration types
-(``edge.py`` into qdrant-edge's, ``qdrant_server.py`` into ``qdrant_client.models``), so the
+(``edge.py`` into qdrant-edge's, ``qdrant_config.py`` into ``qdrant_client.models``), so the
 two hold the same collection.
 
 Per-vector settings follow ``vectors.PRIORITY``. They were chosen by measurement on the

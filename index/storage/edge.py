@@ -5,10 +5,10 @@ Folder layout (``settings.data_dir / settings.collection_name``)::
     meta.json   models and dimensions the index was built with (written last on create)
     shard/      the qdrant-edge shard (segments, WAL)
 
-The engine is blocking and safe to call from several threads, so reads run
-concurrently in worker threads; writes are serialised (an update and its flush form
-one step) and ``close()`` waits for every running call. Each write is flushed before
-it returns, so a crash loses nothing already acknowledged.
+This module owns the folder: creating, opening (checking the models recorded in
+``meta.json``), recreating and closing the shard. The reads and writes on an open shard
+(worker threads, serialised and flushed writes) are in index.storage.edge_access;
+``close()`` waits for every call still running there.
 
 The engine has no background optimizer: HNSW graphs and quantized codes are built by
 ``optimize()``. ``close()`` runs it when points were written since the last run, so
@@ -24,33 +24,27 @@ import os
 import shutil
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import anyio
 import qdrant_edge as qe
-from qdrant_client import models
 
 from index.payload_fields import IndexKind
-from index.storage import edge_translate as tr
-from index.storage.base import CollectionSpec, StoreError, StoreInfo
+from index.storage.base import CollectionSpec, StoreError
 from index.storage.collection import (
     LEXICAL_FULL_SCAN_THRESHOLD,
     TITLE_TEXT_INDEX,
     VectorLayout,
-    check_facet_key,
     check_meta,
-    check_order_key,
     collection_meta,
     filter_graph,
     payload_indexes,
     vector_layouts,
-    prepare_request,
 )
-from index.storage.paging import is_ordered_cursor, ordered_page
-from index.vectors import DENSE_VECTORS, LEXICAL
+from index.storage.edge_access import EdgeShardAccess
+from index.vectors import LEXICAL
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 META_FILE = "meta.json"
 SHARD_DIR = "shard"
@@ -110,37 +104,11 @@ def _index_schema(key: str, kind: IndexKind) -> Any:
     raise StoreError(f"no index type for payload kind {kind!r}")
 
 
-def _disk_bytes(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.stat(os.path.join(root, name))
-            except OSError:
-                continue
-            blocks = getattr(st, "st_blocks", None)
-            total += blocks * 512 if blocks is not None else st.st_size
-    return total
-
-
 # ---------------------------------------------------------------------------- store
 
 
-class EdgeStore:
+class EdgeStore(EdgeShardAccess):
     """VectorStore on an embedded Qdrant Edge shard in ``directory``."""
-
-    backend = "edge"
-
-    def __init__(self, directory: Path | str) -> None:
-        self.directory = Path(directory).expanduser()
-        self._shard: qe.EdgeShard | None = None
-        self._meta: dict[str, Any] | None = None
-        self._layouts: dict[str, VectorLayout] = {}
-        self._write_lock = anyio.Lock()
-        self._active = 0
-        self._idle: anyio.Event | None = None
-        self._dirty = False  # points written since the last optimize()
-
     @property
     def _shard_dir(self) -> Path:
         return self.directory / SHARD_DIR
@@ -300,188 +268,3 @@ class EdgeStore:
         if not self._shard_exists():
             return None
         return await anyio.to_thread.run_sync(self._read_meta)
-
-    # -- running engine calls
-
-    def _require(self) -> qe.EdgeShard:
-        if self._shard is None:
-            raise StoreError(f"the index at {self.directory} is not open; call open() first")
-        return self._shard
-
-    async def _read(self, fn: Callable[[qe.EdgeShard], T]) -> T:
-        shard = self._require()
-        self._active += 1
-        try:
-            return await anyio.to_thread.run_sync(partial(self._guarded, fn, shard))
-        finally:
-            self._active -= 1
-            if self._active == 0 and self._idle is not None:
-                self._idle.set()
-
-    async def _write(self, fn: Callable[[qe.EdgeShard], T], *, flush: bool = True) -> T:
-        async with self._write_lock:
-            def step(shard: qe.EdgeShard) -> T:
-                result = fn(shard)
-                if flush:
-                    shard.flush()
-                return result
-
-            return await self._read(step)
-
-    def _guarded(self, fn: Callable[[qe.EdgeShard], T], shard: qe.EdgeShard) -> T:
-        try:
-            return fn(shard)
-        except StoreError:
-            raise
-        except Exception as exc:  # the engine raises plain Exception / TypeError / ValueError
-            raise StoreError(f"embedded index {self.directory}: {exc}") from exc
-
-    # -- writes
-
-    async def upsert(self, points: list[models.PointStruct]) -> None:
-        if not points:
-            return
-        edge_points = [tr.point_in(p) for p in points]
-        await self._write(lambda s: s.update(qe.UpdateOperation.upsert_points(edge_points)))
-        self._dirty = True
-
-    async def update_vectors(self, points: list[models.PointVectors]) -> None:
-        if not points:
-            return
-        edge_points = [tr.point_vectors_in(p) for p in points]
-        await self._write(lambda s: s.update(qe.UpdateOperation.update_vectors(edge_points)))
-        self._dirty = True
-
-    async def delete_vectors(self, ids: list[str], names: list[str]) -> None:
-        if not ids or not names:
-            return
-        point_ids = [tr.id_in(i) for i in ids]
-        await self._write(lambda s: s.update(qe.UpdateOperation.delete_vectors(point_ids, list(names))))
-        self._dirty = True
-
-    async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
-        await self.set_payloads({point_id: payload})
-
-    async def set_payloads(self, payloads: dict[str, dict[str, Any]]) -> None:
-        if not payloads:
-            return
-        items = [(tr.id_in(pid), payload) for pid, payload in payloads.items()]
-
-        def run(shard: qe.EdgeShard) -> None:  # one flush for all: a flush per point made re-indexing crawl
-            for pid, payload in items:
-                shard.update(qe.UpdateOperation.overwrite_payload([pid], payload))
-
-        await self._write(run)
-
-    async def delete(self, ids: list[str]) -> None:
-        if not ids:
-            return
-        point_ids = [tr.id_in(i) for i in ids]
-        await self._write(lambda s: s.update(qe.UpdateOperation.delete_points(point_ids)))
-        self._dirty = True
-
-    # -- reads
-
-    async def retrieve(
-        self, ids: list[str], *, with_payload: bool | list[str] = True, with_vectors: bool | list[str] = False
-    ) -> list[models.Record]:
-        if not ids:
-            return []
-        point_ids = [tr.id_in(i) for i in ids]
-        wp, wv = tr.with_payload_in(with_payload), tr.with_vector_in(with_vectors)
-        records = await self._read(lambda s: s.retrieve(point_ids, wp, wv))
-        return [tr.record_out(r, with_vectors) for r in records]
-
-    @staticmethod
-    def _lookup(shard: qe.EdgeShard, ids: list[Any], using: str) -> dict[str, Any]:
-        found = {}
-        for r in shard.retrieve(ids, False, [using]):
-            vector = (r.vector or {}).get(using)
-            if vector is not None:
-                found[str(tr.id_out(r.id))] = vector
-        return found
-
-    def _translate(self, shard: qe.EdgeShard, request: models.QueryRequest) -> qe.QueryRequest:
-        if not isinstance(request, models.QueryRequest):
-            raise StoreError(f"expected a qdrant_client.models.QueryRequest, got {type(request).__name__}")
-        translator = tr.QueryTranslator(partial(self._lookup, shard))
-        return translator.request(prepare_request(request, self._layouts))
-
-    async def query(self, request: models.QueryRequest) -> list[models.ScoredPoint]:
-        points = await self._read(lambda s: s.query(self._translate(s, request)))
-        return [tr.scored_point_out(p, request.with_vector) for p in points]
-
-    async def query_batch(self, requests: list[models.QueryRequest]) -> list[list[models.ScoredPoint]]:
-        if not requests:
-            return []
-
-        def run(s: qe.EdgeShard) -> list[list[qe.ScoredPoint]]:
-            return s.query_batch(qe.QueryBatchRequest([self._translate(s, r) for r in requests]))
-
-        batches = await self._read(run)
-        return [[tr.scored_point_out(p, r.with_vector) for p in points] for points, r in zip(batches, requests)]
-
-    async def scroll(
-        self,
-        *,
-        scroll_filter: models.Filter | None = None,
-        limit: int = 10,
-        offset: str | None = None,
-        order_by: models.OrderBy | None = None,
-        with_payload: bool | list[str] = True,
-    ) -> tuple[list[models.Record], str | None]:
-        wp = tr.with_payload_in(with_payload)
-        if order_by is not None:
-            check_order_key(order_by if isinstance(order_by, str) else order_by.key)
-
-            async def fetch(flt: models.Filter | None, order: models.OrderBy, n: int) -> list[models.Record]:
-                req = qe.ScrollRequest(limit=n, filter=tr.filter_in(flt), with_payload=wp, order_by=tr.order_by_in(order))
-                records, _ = await self._read(lambda s: s.scroll(req))
-                return [tr.record_out(r, False) for r in records]
-
-            return await ordered_page(fetch, scroll_filter=scroll_filter, limit=limit, offset=offset, order_by=order_by)
-        if is_ordered_cursor(offset):
-            raise StoreError("this offset comes from an ordered scroll; pass the same order_by to continue it")
-        if limit <= 0:
-            raise StoreError(f"scroll limit must be positive, got {limit}")
-        req = qe.ScrollRequest(
-            offset=tr.id_in(offset) if offset is not None else None,
-            limit=limit,
-            filter=tr.filter_in(scroll_filter),
-            with_payload=wp,
-        )
-        records, next_offset = await self._read(lambda s: s.scroll(req))
-        nxt = tr.id_out(next_offset) if next_offset is not None else None
-        return [tr.record_out(r, False) for r in records], (str(nxt) if nxt is not None else None)
-
-    async def count(self, count_filter: models.Filter | None = None) -> int:
-        req = qe.CountRequest(exact=True, filter=tr.filter_in(count_filter))
-        return await self._read(lambda s: s.count(req))
-
-    async def facet(
-        self, key: str, *, facet_filter: models.Filter | None = None, limit: int = 20
-    ) -> list[tuple[Any, int]]:
-        check_facet_key(key)
-        req = qe.FacetRequest(key, limit=limit, exact=True, filter=tr.filter_in(facet_filter))
-        response = await self._read(lambda s: s.facet(req))
-        return [(hit.value, hit.count) for hit in response.hits]
-
-    async def info(self) -> StoreInfo:
-        def run(s: qe.EdgeShard) -> tuple[int, dict[str, int]]:
-            total = s.count(qe.CountRequest(exact=True))
-            present = {
-                name: s.count(qe.CountRequest(exact=True, filter=qe.Filter(must=[qe.HasVectorCondition(name)])))
-                for name in (*DENSE_VECTORS, LEXICAL)
-            }
-            return total, present
-
-        total, present = await self._read(run)
-        disk = await anyio.to_thread.run_sync(_disk_bytes, self.directory)
-        return StoreInfo(
-            points=total,
-            vectors_present=present,
-            disk_bytes=disk,
-            backend=self.backend,
-            location=str(self.directory),
-            meta=dict(self._meta or {}),
-        )

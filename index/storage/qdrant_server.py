@@ -30,23 +30,20 @@ import httpx
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from index.payload_fields import IndexKind
 from index.settings import StorageSettings
 from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError, StoreInfo
 from index.storage.collection import (
-    LEXICAL_FULL_SCAN_THRESHOLD,
-    TITLE_TEXT_INDEX,
     VectorLayout,
     check_facet_key,
     check_meta,
     check_order_key,
     collection_meta,
-    filter_graph,
     payload_indexes,
-    vector_layouts,
     prepare_request,
+    vector_layouts,
 )
 from index.storage.paging import is_ordered_cursor, ordered_page
+from index.storage.qdrant_config import server_index_schema, server_sparse_config, server_vectors_config
 from index.vectors import DENSE_VECTORS, LEXICAL
 
 log = logging.getLogger(__name__)
@@ -97,58 +94,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ResponseHandlingException):
         return f"{type(exc.source).__name__}: {exc.source}"
     return f"{type(exc).__name__}: {exc}"
-
-
-# ---------------------------------------------------------------------------- configuration
-
-
-def _vector_params(layout: VectorLayout) -> models.VectorParams:
-    if layout.quantization == "int8":
-        quant: Any = models.ScalarQuantization(
-            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
-        )
-    else:
-        quant = models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))
-    return models.VectorParams(
-        size=layout.size,
-        distance=models.Distance.COSINE,
-        on_disk=layout.on_disk,
-        hnsw_config=models.HnswConfigDiff(
-            m=layout.hnsw_m, ef_construct=layout.ef_construct, full_scan_threshold=layout.full_scan_threshold_kb
-        ),
-        quantization_config=quant,
-    )
-
-
-def server_vectors_config(spec: CollectionSpec) -> dict[str, models.VectorParams]:
-    return {name: _vector_params(layout) for name, layout in vector_layouts(spec).items()}
-
-
-def server_sparse_config() -> dict[str, models.SparseVectorParams]:
-    return {
-        LEXICAL: models.SparseVectorParams(
-            index=models.SparseIndexParams(full_scan_threshold=LEXICAL_FULL_SCAN_THRESHOLD, on_disk=False),
-            modifier=models.Modifier.IDF,
-        )
-    }
-
-
-def server_index_schema(key: str, kind: IndexKind) -> Any:
-    graph = filter_graph(key)
-    if kind == IndexKind.KEYWORD:
-        return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, enable_hnsw=graph)
-    if kind == IndexKind.INTEGER:
-        return models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True, enable_hnsw=graph)
-    if kind == IndexKind.FLOAT:
-        return models.FloatIndexParams(type=models.FloatIndexType.FLOAT, enable_hnsw=graph)
-    if kind == IndexKind.BOOL:
-        return models.BoolIndexParams(type=models.BoolIndexType.BOOL, enable_hnsw=graph)
-    if kind == IndexKind.TEXT:
-        return models.TextIndexParams(
-            type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.MULTILINGUAL, enable_hnsw=graph,
-            **TITLE_TEXT_INDEX,
-        )
-    raise StoreError(f"no index type for payload kind {kind!r}")
 
 
 # ---------------------------------------------------------------------------- store
