@@ -10,12 +10,15 @@ from pydantic_settings import BaseSettings
 
 def settings_classes() -> list[tuple[str, type[BaseSettings]]]:
     from enrichment.settings import EnrichmentSettings
+    from index.catalogue import CatalogueSettings
+    from index.search.cache import CacheSettings
     from index.search.tuning import SearchSettings
     from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
     from server.settings import ServerSettings
 
     return [("Models", EmbeddingSettings), ("Images", ImageFetchSettings), ("Storage", StorageSettings),
-            ("Search tuning", SearchSettings), ("Server", ServerSettings), ("Enrichment", EnrichmentSettings)]
+            ("Catalogue", CatalogueSettings),
+            ("Search tuning", SearchSettings), ("Caches", CacheSettings), ("Server", ServerSettings), ("Enrichment", EnrichmentSettings)]
 
 
 def _default(field) -> str:
