@@ -30,7 +30,7 @@ def run_size(points: int, extra: list[str]) -> int:
     """One store_bench run at low CPU priority; its JSON lands in bench/results/."""
     out = RESULTS / f"store-curve-{points}.json"
     cmd = ["nice", "-n", "15", sys.executable, str(ROOT / "bench" / "store_bench.py"), "--points", str(points),
-           "--default-recall-only", "--max-segment-mb", "512", "--json", str(out), *extra]
+           "--default-recall-only", "--json", str(out), *extra]  # the product's layout; extra args change it
     print("running:", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.call(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
 
