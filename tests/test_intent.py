@@ -55,6 +55,18 @@ def test_a_description_keeps_its_words_and_only_boosts():
     assert [b.label for b in reading.boosts] == ["genre drama"]  # "special" and "series" describe the story
 
 
+@pytest.mark.parametrize("query, filters", [
+    ("a girl survives the bombing of her city in 1945 and grows up with her little brother", {}),
+    ("a detective story set in the 80s about a serial killer who leaves origami at every scene", {}),
+    ("giant robots defend earth from aliens, an anime from the 90s with a tragic ending", {"year_min": 1990,
+                                                                                      "year_max": 1999}),
+    ("a boxing story about a shy boy who finds his strength, aired in 2000 and very popular", {"year_min": 2000,
+                                                                                           "year_max": 2000}),
+])
+def test_a_description_reads_only_the_times_it_says_it_aired(query, filters):
+    assert read_query(query, VOCAB).filters == filters
+
+
 def test_plot_years_beyond_the_data_are_not_filters():
     reading = read_query("bounty hunters travelling on a spaceship in 2071", VOCAB)
     assert reading.filters == {} and not reading.read_anything

@@ -110,6 +110,9 @@ _SOURCE = re.compile(r"\b(?:based on (?:a |an |the )?|adapted from (?:a |an |the
                      r"|\b(light novel|manga|visual novel|video game|game|novel)\s+adaptations?\b")
 _ORIGINAL = re.compile(r"\b(?:anime[- ]original|original (?:anime|story|series|work)s?)\b")
 _EXPLICIT_YEAR = re.compile(r"\b(?:from|in|aired in|released in|of|during)\s+(19\d\d|20\d\d)\b")
+# Words that make a time a catalogue fact even inside a description ("from the 90s", "aired in 2005"); without
+# them a description's time is the story's ("set in 1945", "in 2071") and is not read.
+_AIRED = re.compile(r"\b(?:from|aired|released|made|out|came out|broadcast|premiered)\s+(?:in\s+)?(?:the\s+)?$")
 
 
 @dataclass
@@ -267,19 +270,24 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
 
     # --- time: season + year, year ranges, decades, explicit years ------------------------------
     latest = vocab.max_year
-    if m := _SEASON_YEAR.search(lowered):
+
+    def aired(m: re.Match[str]) -> bool:
+        """A time is a fact in a wish list, or after 'from', 'aired in'... in a description."""
+        return wish_list or bool(_AIRED.search(lowered[max(0, m.start() - 24):m.start()]))
+
+    if (m := _SEASON_YEAR.search(lowered)) and aired(m):
         year = int(m.group(2))
         if FIRST_ANIME_YEAR <= year <= latest + 1:
             filters.update(seasons=[SEASON_WORDS[m.group(1)]], year_min=year, year_max=year)
             words.take(m.group(1)), words.take(m.group(2))
             note(m.group(0))
-    if "year_min" not in filters and (m := _YEAR_RANGE.search(lowered)):
+    if "year_min" not in filters and (m := _YEAR_RANGE.search(lowered)) and aired(m):
         lo, hi = sorted((int(m.group(1)), int(m.group(2))))
         if FIRST_ANIME_YEAR <= lo and hi <= latest + 1:
             filters.update(year_min=lo, year_max=hi)
             words.take(m.group(1)), words.take(m.group(2))
             note(m.group(0))
-    if "year_min" not in filters and (m := _DECADE.search(lowered)):
+    if "year_min" not in filters and (m := _DECADE.search(lowered)) and aired(m):
         century = m.group(1) or ("20" if m.group(2) in "012" else "19")
         start = int(f"{century}{m.group(2)}0")
         if FIRST_ANIME_YEAR - 10 < start <= latest:
@@ -288,6 +296,8 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
             note(m.group(0))
     if "year_min" not in filters:
         m = _EXPLICIT_YEAR.search(lowered) or (_YEAR.search(lowered) if wish_list else None)
+        if m and not wish_list:
+            m = next((y for y in _YEAR.finditer(lowered) if aired(y)), None)
         if m:
             year = int(m.group(1))
             if FIRST_ANIME_YEAR <= year <= latest + 1:
