@@ -52,12 +52,19 @@ RELEASE_B = [
 BROKEN = '{"title": "No Sources Here", "type": "TV", "sources": "not a list"}'
 
 
-async def _open(path: Path, embedder):
+async def _open(path: Path, embedder, backend: str = "edge"):
     from index.runtime import open_runtime
     from index.settings import ImageFetchSettings, StorageSettings
     from index.storage.factory import open_store
 
-    store = open_store(StorageSettings(data_dir=path / "index"))
+    if backend == "edge":
+        store = open_store(StorageSettings(data_dir=path / "index"))
+    else:  # the Qdrant server code path, against qdrant-client's in-process stand-in
+        from qdrant_client import AsyncQdrantClient
+
+        from index.storage.qdrant_server import ServerStore
+
+        store = ServerStore(StorageSettings(collection_name="anime_update"), client=AsyncQdrantClient(location=":memory:"))
     return await open_runtime(embedder=embedder, store=store, warmup=False,
                               fetch=ImageFetchSettings(image_cache_dir=path / "images"))
 
@@ -97,13 +104,14 @@ def _assert_same_index(one: dict, two: dict) -> None:
             np.testing.assert_allclose(values, other_vectors[name][0], atol=1e-5)
 
 
-async def test_indexing_release_b_over_a_equals_a_fresh_index_of_b(tmp_path, embedding_module):
+@pytest.mark.parametrize("backend", ["edge", "server"])
+async def test_indexing_release_b_over_a_equals_a_fresh_index_of_b(tmp_path, remembering_embedder, backend):
     from index.identity import point_id
 
     a = _release(tmp_path / "a.jsonl", RELEASE_A)
     b = _release(tmp_path / "b.jsonl", RELEASE_B, broken_lines=(BROKEN,))
-    updated = await _open(tmp_path / "updated", embedding_module)
-    fresh = await _open(tmp_path / "fresh", embedding_module)
+    updated = await _open(tmp_path / "updated", remembering_embedder, backend)
+    fresh = await _open(tmp_path / "fresh", remembering_embedder, backend)
     try:
         first = await _index(updated, a)
         assert (first.indexed, first.updated, first.unchanged, len(first.failed)) == (4, 0, 0, 0)
