@@ -42,6 +42,10 @@ def metrics(r: dict) -> dict[str, float]:
          "rss_after_queries_mb": r.get("memory_after_queries", r["memory"])["rss_mb"],
          "peak_rss_mb": max(r.get("memory_after_queries", r["memory"]).get("peak_rss_mb", 0),
                             r["memory"].get("peak_rss_mb", 0))}
+    watched = r.get("watchdog_peaks") or {}
+    if watched.get("rss_anon_mb"):  # seen from another process, through optimize() too
+        m["build_peak_heap_mb"] = watched["rss_anon_mb"]
+        m["build_peak_mapped_mb"] = watched["rss_file_mb"]
     serving = r.get("serving_process") or {}
     if "memory_after_queries" in serving:  # a fresh process that opened the built index (what a server holds)
         m["serving_rss_mb"] = serving["memory_after_queries"]["rss_mb"]
