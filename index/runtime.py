@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from index.embedding.image_fetch import ImageFetcher
 from index.embedding.module import EmbeddingModule, get_embedding_module
+from index.errors import UserFacingError
 from index.search.engine import SearchEngine
 from index.search.tuning import SearchSettings
 from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
@@ -17,6 +18,13 @@ from index.storage.base import CollectionSpec, VectorStore
 from index.storage.collection import keep_stored_image_layout
 from index.storage.factory import open_store
 from index.storage.lexical import warm_lexical
+
+
+class NotReadyError(UserFacingError, RuntimeError):
+    """The index or the models are not available; the message says why and what to do.
+
+    Raised by whatever holds a runtime that is still loading or failed to load (the server's
+    ``AppState.ready()``), and caught by the tools and resources that wait for it."""
 
 
 def collection_spec(embedder: EmbeddingModule) -> CollectionSpec:

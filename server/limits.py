@@ -1,4 +1,5 @@
-"""Limits on expensive tool calls and the admin check, shared by tools.
+"""Limits on expensive tool calls and the admin check; tools reach them through the lifespan
+context (server.state.AppState, seen by tools as tools.runtime_access.ServerContext).
 
 Image decoding/embedding and enrichment jobs cost far more CPU/memory than a text search; a cap
 on how many run at once keeps one client from starving the others (or the box of memory).

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from index.errors import UserFacingError, without_paths
-from index.runtime import IndexRuntime
+from index.errors import without_paths
+from index.runtime import IndexRuntime, NotReadyError
+from server import limits
 
 log = logging.getLogger(__name__)
 
 
-class NotReadyError(UserFacingError, RuntimeError):
-    """The index or the models are not available; the message says why and what to do."""
-
-
 @dataclass
 class AppState:
-    """Owns the index runtime and the optional enrichment job manager."""
+    """Owns the index runtime and the optional enrichment job manager. It is the lifespan context
+    the tools receive: it provides tools.runtime_access.ServerContext, so tools never import server/."""
 
     loader: Callable[[], Awaitable[IndexRuntime]]
     enrichment: Any = None  # enrichment.jobs.JobManager while the server runs with enrichment enabled
@@ -112,6 +111,14 @@ class AppState:
         if summary.failed:
             raise RuntimeError(f"re-indexing {result.entry.id} failed: {summary.failed[0][1]}")
         runtime.engine.invalidate_caches()
+
+    def is_admin(self, ctx: Any) -> bool:
+        """May this call's caller run admin actions (enrichment)? See server.limits.is_admin."""
+        return limits.is_admin(ctx, self.admin_tokens)
+
+    def expensive_slot(self) -> AbstractAsyncContextManager[None]:
+        """One of the server's ``max_concurrent_expensive`` slots (image searches, enrichment jobs)."""
+        return limits.expensive_slot()
 
     @property
     def is_ready(self) -> bool:

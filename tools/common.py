@@ -1,4 +1,4 @@
-"""What every tool shares: reaching the server state, turning failures into actionable
+"""What every tool shares: reaching the index runtime, turning failures into actionable
 tool errors, and rendering results as a short text beside the structured output."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from index.errors import without_paths
 from index.runtime import IndexRuntime
 from index.search.results import AnimeHit
+from tools.runtime_access import server_context
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
 
 async def runtime(ctx: Context) -> IndexRuntime:
-    state = ctx.request_context.lifespan_context
-    return await state.ready()
+    """The loaded index runtime; waits while it loads, raises NotReadyError when it cannot."""
+    return await server_context(ctx).ready()
 
 
 def render_hit(rank: int, hit: AnimeHit) -> str:

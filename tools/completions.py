@@ -17,9 +17,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from index.payload import normalise_name
+from index.runtime import NotReadyError
 from index.search.engine import SearchEngine
 from index.search.suggest import COMPLETION_LIMIT, Suggester, Suggestions
-from server.state import AppState, NotReadyError
+from tools.runtime_access import ServerContext
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ STORED_FORM: dict[str, Callable[[str], str | int | None]] = {
 LOADING_WAIT_SECONDS = 3.0
 
 
-def register(server: MCPServer, state: AppState) -> None:
+def register(server: MCPServer, state: ServerContext) -> None:
     suggesters: weakref.WeakKeyDictionary[SearchEngine, Suggester] = weakref.WeakKeyDictionary()
 
     @server.completion()

@@ -12,8 +12,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from enrichment.settings import ALL_SOURCES
-from server.limits import is_admin
 from tools.common import READ_ONLY, runtime, tool_errors
+from tools.runtime_access import ServerContext, server_context
 from tools.similar import AnimeRef
 
 Source = Literal[ALL_SOURCES]  # type: ignore[valid-type]  # the source names, defined once in enrichment/settings.py
@@ -47,12 +47,12 @@ def _report(status: Any) -> CallToolResult:
                           structured_content=report.model_dump(mode="json"))
 
 
-def _jobs(ctx: Context):
+def _jobs(ctx: Context) -> ServerContext:
     """The server state, once the caller may use enrichment (both tools need the anime:admin scope)."""
-    state = ctx.request_context.lifespan_context
+    state = server_context(ctx)
     if state.enrichment is None:
         raise ToolError("Enrichment is not running on this server (start it with ANIME_MCP_ENRICHMENT_ENABLED=true).")
-    if not is_admin(ctx, state.admin_tokens):
+    if not state.is_admin(ctx):
         raise ToolError("Enrichment needs the anime:admin scope: an admin token (ANIME_MCP_ADMIN_TOKENS) or an "
                         "OAuth token granted anime:admin.")
     return state

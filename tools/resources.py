@@ -8,14 +8,16 @@ import json
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
+from index.runtime import NotReadyError
 from index.search.resolve import AnimeNotFoundError
 from index.vectors import ASPECT_VECTOR, PRIORITY
-from server.icons import ICONS
-from server.state import AppState, NotReadyError
+from tools.runtime_access import ServerContext
 
 
-def register(server: MCPServer, state: AppState) -> None:
-    @server.resource("anime://{anime_id}", title="Anime entry", mime_type="application/json", icons=ICONS,
+def register(server: MCPServer, state: ServerContext) -> None:
+    icons = server.icons  # resources and prompts carry the server's own icon
+
+    @server.resource("anime://{anime_id}", title="Anime entry", mime_type="application/json", icons=icons,
                      description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1. "
                                  "Ids complete from titles (completion/complete).")
     async def anime_entry(anime_id: str) -> str:
@@ -29,7 +31,7 @@ def register(server: MCPServer, state: AppState) -> None:
         return entry.model_dump_json(by_alias=True, exclude_none=True, indent=1)
 
     @server.resource("anime://schema", title="Anime index schema and statistics", mime_type="application/json",
-                     icons=ICONS, description="Named vectors and what they cover, search aspects, filters, and current counts.")
+                     icons=icons, description="Named vectors and what they cover, search aspects, filters, and current counts.")
     async def anime_schema() -> str:
         from index.search.filters import SearchFilters
 
@@ -46,7 +48,7 @@ def register(server: MCPServer, state: AppState) -> None:
         }
         return json.dumps(doc, indent=1)
 
-    @server.prompt(title="Like X but Y", icons=ICONS)
+    @server.prompt(title="Like X but Y", icons=icons)
     def like_x_but_y(anime: str, difference: str) -> str:
         """Find anime similar to one title but different in one way (e.g. 'Cowboy Bebop', 'more comedic')."""
         return (
@@ -58,7 +60,7 @@ def register(server: MCPServer, state: AppState) -> None:
             "4. Merge both lists, drop the original and its sequels unless asked, and explain each pick in one line."
         )
 
-    @server.prompt(title="Identify an anime from a vague memory", icons=ICONS)
+    @server.prompt(title="Identify an anime from a vague memory", icons=icons)
     def identify_anime(memory: str) -> str:
         """Turn a half-remembered description into a ranked list of candidates."""
         return (
@@ -69,7 +71,7 @@ def register(server: MCPServer, state: AppState) -> None:
             "that would tell them apart."
         )
 
-    @server.prompt(title="Best of a season", icons=ICONS)
+    @server.prompt(title="Best of a season", icons=icons)
     def season_picks(season: str, year: str, genre: str = "", type: str = "") -> str:
         """The best-rated anime of one season and year (e.g. FALL 1998), optionally of one genre or type."""
         when: int | str = int(year) if year.strip().isdigit() else year
@@ -86,7 +88,7 @@ def register(server: MCPServer, state: AppState) -> None:
             "3. Offer to narrow by a genre from the facets, or to find more like any pick (find_similar_anime)."
         )
 
-    @server.prompt(title="A studio's work", icons=ICONS)
+    @server.prompt(title="A studio's work", icons=icons)
     def studio_spotlight(studio: str, tag: str = "") -> str:
         """What one studio made (e.g. 'sunrise'), best first, optionally only titles with one tag."""
         filters: dict[str, list[str]] = {"studios": [studio]}

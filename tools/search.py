@@ -12,8 +12,8 @@ from index.search.filters import SearchFilters
 from index.search.results import SearchPage
 from index.search.tuning import SearchSettings
 from index.vectors import Aspect
-from server.limits import expensive_slot
 from tools.common import READ_ONLY, READ_ONLY_OPEN, render_hits, runtime, structured, tool_errors
+from tools.runtime_access import server_context
 
 # The schema's bounds are the engine's settings, so raising ANIME_MCP_SEARCH_MAX_LIMIT raises them over MCP too.
 _LIMITS = SearchSettings()
@@ -70,7 +70,7 @@ def register(server: MCPServer) -> None:
         """Find anime whose covers and posters look like a picture (a screenshot, a poster, fan art)."""
         rt = await runtime(ctx)
         await ctx.report_progress(0, 2, "reading the picture")
-        async with expensive_slot():  # decoding and embedding pictures is the costly part: capped per server
+        async with server_context(ctx).expensive_slot():  # decoding and embedding pictures is the costly part: capped per server
             page = await rt.engine.search_image(image, filters=filters, limit=limit, offset=offset)
         await ctx.report_progress(2, 2, "done")
         return structured(page, render_hits(page.results, offset, page.hint))
@@ -90,7 +90,7 @@ def register(server: MCPServer) -> None:
         """Find anime matching both a description and a picture, e.g. 'this art style but a comedy'."""
         rt = await runtime(ctx)
         await ctx.report_progress(0, 2, "reading the picture")
-        async with expensive_slot():
+        async with server_context(ctx).expensive_slot():
             page = await rt.engine.search_multimodal(query, image, text_weight=text_weight, filters=filters,
                                                      limit=limit, offset=offset)
         await ctx.report_progress(2, 2, "done")
