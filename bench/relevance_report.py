@@ -38,7 +38,9 @@ def verdicts(families: dict[str, dict[str, dict[str, Any]]], baselines: list[str
             "values": {name: m[metric] for name, m in by_config.items()},
             "target": target[1] if target else None,
             "target_holds": (prod >= target[1]) if target else None,
-            "beats_all": all(prod > by_config[b][metric] for b in baselines),
+            # strictly greater; a tie at the ceiling (1.0) cannot be beaten and counts as held
+            "beats_all": all(prod > by_config[b][metric] or prod >= 1.0 for b in baselines),
+            "tie_at_ceiling": prod >= 1.0 and any(by_config[b][metric] >= 1.0 for b in baselines),
         }
     return out
 
@@ -53,7 +55,8 @@ def family_table(families: dict[str, dict[str, dict[str, Any]]], baselines: list
         tgt = "–" if r["target"] is None else f"≥ {r['target']:.3f} **{'HOLD' if r['target_holds'] else 'MISS'}**"
         vals = " | ".join(f"{r['values'][c]:.3f}" for c in [PRODUCT, *baselines])
         out.append(f"| ({fam}) {FAMILIES[fam].name} | {n} | {r['metric']} | {vals} | {tgt} | "
-                   f"{'yes' if r['beats_all'] else 'NO'} | {p50.get(fam, 0):.1f} |")
+                   f"{('yes (tie at 1.0)' if r['tie_at_ceiling'] else 'yes') if r['beats_all'] else 'NO'} | "
+                   f"{p50.get(fam, 0):.1f} |")
     return "\n".join(out)
 
 
