@@ -207,3 +207,21 @@ async def test_enriched_fields_survive_a_catalogue_release_unless_replaced(tmp_p
             [point_id(enriched.id)], with_vectors=True))[0].vector
     finally:
         await runtime.close()
+
+
+def test_the_index_command_prunes_and_reports_every_count(tmp_path, tiny_clip, monkeypatch, capsys):
+    """`anime-mcp index B --prune` after A: the one summary line a user reads counts each kind of entry."""
+    from served import cli_env
+    from server.cli import main
+
+    for key, value in cli_env(tmp_path / "data", tiny_clip).items():
+        if key.startswith(("ANIME_MCP_", "HF_")):
+            monkeypatch.setenv(key, value)
+    a = _release(tmp_path / "a.jsonl", RELEASE_A)
+    b = _release(tmp_path / "b.jsonl", RELEASE_B, broken_lines=(BROKEN,))
+    assert main(["index", str(a), "--no-images"]) == 0
+    capsys.readouterr()
+    assert main(["index", str(b), "--no-images", "--prune"]) == 0
+    err = capsys.readouterr().err
+    assert "read 5, indexed 1 new, updated 1, skipped 2 unchanged, failed 1, pruned 1" in err, err[-1500:]
+    assert "No Sources Here" in err  # the failed entry is named
