@@ -69,7 +69,7 @@ def bench_documents(docs: list[str], batch_size: int) -> None:
     from index.embedding import EmbeddingModule
 
     module = EmbeddingModule(text_settings(text_batch_size=batch_size))
-    module.warmup()
+    module.warmup(documents=True)
     tokens = [module._text.token_count(t) for t in docs]
     chunked = sum(n > module._text.window - 2 for n in tokens)
     started = time.perf_counter()

@@ -39,7 +39,7 @@ async def main() -> None:
 
     entries = load_entries(args.file)[: args.entries]
     embedder = get_embedding_module()
-    embedder.warmup()
+    embedder.warmup(documents=True)
     texts = [t for e in entries for t in vector_texts(e).values()]
 
     start = time.perf_counter()
