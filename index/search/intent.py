@@ -32,14 +32,20 @@ MIN_ENTRIES = 10
 # data has no such genre or tag), with its expansion below helping the text search.
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "romcom": ("romance", "comedy"), "rom com": ("romance", "comedy"), "romantic comedy": ("romance", "comedy"),
-    "romantic": ("romance",), "comedies": ("comedy",), "funny": ("comedy",),
+    "romantic": ("romance",), "comedies": ("comedy",),
     "sci fi": ("sci-fi",), "scifi": ("sci-fi",), "science fiction": ("sci-fi",),
     "slice of life": ("slice of life",), "sol": ("slice of life",), "iyashikei": ("slice of life",),
-    "mysteries": ("mystery",), "detective": ("mystery",), "thriller": ("suspense",), "thrillers": ("suspense",),
-    "scary": ("horror",), "sport": ("sports",), "magical girl": ("mahou shoujo",),
+    "mysteries": ("mystery",), "thriller": ("suspense",), "thrillers": ("suspense",),
+    "sport": ("sports",), "magical girl": ("mahou shoujo",),
     "yaoi": ("boys love",), "bl": ("boys love",), "yuri": ("girls love",), "shoujo ai": ("girls love",),
-    "food": ("gourmet",), "cooking": ("gourmet",), "supernatural": ("supernatural",),
+    "cooking": ("gourmet",), "supernatural": ("supernatural",),
     "award winning": ("award winning",), "award winners": ("award winning",),
+}
+# Words that suggest a genre without naming it ("a detective and his rival" need not be a Mystery): only ever
+# boosts, never filters.
+GENRE_HINTS: dict[str, tuple[str, ...]] = {
+    "detective": ("mystery",), "detectives": ("mystery",), "funny": ("comedy",), "hilarious": ("comedy",),
+    "scary": ("horror",), "creepy": ("horror",), "food": ("gourmet",), "robots": ("mecha",),
 }
 # Words whose meaning the text search only finds with help (the data rarely names them).
 TEXT_EXPANSIONS: dict[str, str] = {
@@ -60,7 +66,7 @@ TYPE_WORDS: dict[str, str] = {
     "tv series": "TV", "tv show": "TV", "tv shows": "TV", "series": "TV", "show": "TV", "shows": "TV", "tv": "TV",
 }
 # Types only ever boosted, never filtered: "show" and "series" are everyday words for any anime.
-SOFT_TYPE_WORDS = frozenset({"series", "show", "shows"})
+SOFT_TYPE_WORDS = frozenset({"show", "shows"})
 # Type words that in a long description usually describe the story ("a special power", "the show must go on").
 DESCRIPTIVE_TYPE_WORDS = frozenset({"special", "show", "shows", "series", "tv"})
 SOURCE_WORDS: dict[str, str] = {
@@ -185,7 +191,7 @@ class Vocabulary:
     @cached_property
     def genre_phrases(self) -> list[tuple[str, tuple[str, ...]]]:
         """(phrase, genres or tags it names), longest first: the data's own names and people's words for them."""
-        candidates = {**{g: (g,) for g in self.genres | self.tags}, **GENRE_WORDS}
+        candidates = {**{g: (g,) for g in self.genres | self.tags}, **GENRE_WORDS, **GENRE_HINTS}
         return [(phrase, candidates[phrase]) for phrase in _longest_first(candidates)]
 
     def studio_names(self) -> dict[str, str]:
@@ -354,7 +360,7 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
             words.take(phrase)
             types.append(kind)
         elif wish_list or phrase not in DESCRIPTIVE_TYPE_WORDS:
-            words.take(phrase, keep=True)
+            words.take(phrase, keep=not wish_list)
             reading.boosts.append(Boost(f"type {kind}", "type", [kind]))
         else:
             continue
@@ -364,6 +370,7 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
 
     # --- genres and tags -----------------------------------------------------------------------------
     genres: list[str] = []
+    hinted: list[str] = []
     tags: list[str] = []
     for phrase, named in vocab.genre_phrases:
         if words.find(phrase) < 0:
@@ -371,15 +378,16 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
         targets = [t for t in named if t in vocab.genres or t in vocab.tags]
         if not targets:
             continue
-        # Genres filter a wish list; tags (only enriched entries carry them) are never more than a boost.
-        words.take(phrase, keep=not (wish_list and all(t in vocab.genres for t in targets)))
+        # Genres named in a wish list filter it; hinted genres and tags (only enriched entries carry them) are
+        # never more than boosts, and their words stay in the searched text.
+        named = wish_list and phrase not in GENRE_HINTS and all(t in vocab.genres for t in targets)
+        words.take(phrase, keep=not named)
         note(phrase)
         for t in targets:
-            (genres if t in vocab.genres else tags).append(t)
-    if genres and wish_list:
+            (genres if named else hinted if t in vocab.genres else tags).append(t)
+    if genres:
         filters.update(genres=list(dict.fromkeys(genres)), genres_mode="all")
-    elif genres:
-        reading.boosts += [Boost(f"genre {g}", "genres", [g]) for g in dict.fromkeys(genres)]
+    reading.boosts += [Boost(f"genre {g}", "genres", [g]) for g in dict.fromkeys(hinted) if g not in genres]
     reading.boosts += [Boost(f"tag {t}", "tags", [t]) for t in dict.fromkeys(tags)]
 
     # --- the rest is text --------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def ranking_formula(settings: SearchSettings, *, priors: list[Any], reading: lis
 
     Without ``with_score`` (a query of facts alone) the entries are ranked by priors and wishes only.
     None when nothing would change the plain fusion."""
-    extra = [*reading, *title_terms(settings, titles)]
+    extra = list(reading)
     if not with_score:
         parts = [*priors, *extra]
         return models.FormulaQuery(formula=models.SumExpression(sum=parts or [0.0]), defaults=dict(DEFAULTS))
@@ -111,27 +111,24 @@ def people_terms(settings: SearchSettings, text: str) -> list[Any]:
     return [_times(settings.people_boost, _condition("people_norm", phrases))]
 
 
-def title_terms(settings: SearchSettings, titles: TitleMatches | None) -> list[Any]:
-    """An exact title or synonym dominates everything else."""
-    if titles is None or not titles.exact or not settings.title_exact_boost:
-        return []
-    return [_times(settings.title_exact_boost, models.HasIdCondition(has_id=titles.exact))]
-
-
 def _title_base(settings: SearchSettings, titles: TitleMatches | None) -> Any:
     """The word-match part of the score: the fused score, except for titles the words partly match.
 
-    Entries whose title starts with or holds the typed words ("initial d" -> First ... Fourth Stage, Battle
-    Stage) match the words equally; word-match noise must not order them, the priors do (main series before
-    OVAs and specials, the most watched first), so their fused score is replaced by one constant. A title
-    within typos of the words gets at least a floor that grows with closeness ("berzerk" -> Berserk)."""
+    Entries whose title is the typed words ("one piece": the series and the films titled so too), or starts
+    with or holds them ("initial d" -> First ... Fourth Stage, Battle Stage), match the words equally; word-match
+    noise must not order them, the priors do (main series before films, OVAs and specials, the most watched
+    first), so their fused score is replaced by one constant per group, the exact group's above any other
+    score. A title within typos of the words gets at least a floor that grows with closeness ("berzerk")."""
     base: Any = "$score"
     if titles is None:
         return base
-    if titles.prefix and settings.title_prefix_boost:
-        prefix = models.HasIdCondition(has_id=titles.prefix)
-        base = models.SumExpression(sum=["$score", models.MultExpression(mult=[-1.0, "$score", prefix]),
-                                         _times(settings.title_prefix_boost, prefix)])
+    replaced: list[Any] = []
+    for ids, constant in ((titles.exact, settings.title_exact_boost), (titles.prefix, settings.title_prefix_boost)):
+        if ids and constant:
+            group = models.HasIdCondition(has_id=ids)
+            replaced += [models.MultExpression(mult=[-1.0, "$score", group]), _times(constant, group)]
+    if replaced:
+        base = models.SumExpression(sum=["$score", *replaced])
     if titles.fuzzy and settings.title_fuzzy_boost:
         floors = [_times(round(settings.title_fuzzy_boost * (0.5 + 0.5 * closeness), 4),
                          models.HasIdCondition(has_id=[pid]))

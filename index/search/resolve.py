@@ -31,6 +31,10 @@ class TitleMatches:
         return list(dict.fromkeys([*self.exact, *self.prefix, *self.fuzzy]))
 
 
+# A single word inside the titles of at most this many entries counts as a title match.
+RARE_TITLE_WORD = 8
+
+
 class _TitleIndex:
     """Normalised titles sorted for prefix lookup (bisect), grouped for exact lookup, listed for fuzzy."""
 
@@ -94,8 +98,14 @@ class AnimeResolver:
         found = TitleMatches(exact=list(dict.fromkeys(index.ids_of.get(norm, [])))[:cap])
         seen = set(found.exact)
         partial = index.with_prefix(norm + " ", cap * 2)
-        if len(norm.split()) >= 2 and len(norm.split()) <= 6:
+        words = len(norm.split())
+        if 2 <= words <= 6:
             partial += index.containing(norm, cap * 2)
+        elif words == 1 and len(norm) >= 5:
+            # one rare title word names a franchise ("evangelion"); a common one ("school") names nothing
+            inside = set(index.containing(norm, 5 * RARE_TITLE_WORD))
+            if len(inside) <= RARE_TITLE_WORD:
+                partial += sorted(inside)
         found.prefix = [p for p in dict.fromkeys(partial) if p not in seen][:cap]
         seen.update(found.prefix)
         if not found.exact and len(norm) >= 5 and len(norm.split()) <= 6:

@@ -76,7 +76,9 @@ class SearchSettings(BaseSettings):
     quality_prior: float = Field(0.1, description="Weight of the mean score (0-10, divided by 10) in the factor.")
     main_entry_prior: float = Field(
         0.2, description="Factor weight for entries that are not OVAs, specials, music videos or promos.")
-    title_exact_boost: float = Field(1.0, description="Added when the query is exactly a title or synonym.")
+    title_exact_boost: float = Field(
+        2.0, description="Word-match score given to entries whose title or synonym is exactly the query (above any "
+                         "fused score, so they rank first, ordered by the priors).")
     title_prefix_boost: float = Field(
         0.6, description="Word-match score given to entries whose title starts with or holds the query's words.")
     title_fuzzy_boost: float = Field(
