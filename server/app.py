@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
@@ -13,10 +14,21 @@ from server.icons import ICONS
 from server.state import AppState
 from tools import catalog, completions, resources, search, similar
 
+
+def package_version() -> str:
+    """The installed package's version (pyproject.toml is the one place it is written)."""
+    try:
+        return version("anime-mcp")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
 INSTRUCTIONS = """\
 Search an anime database by meaning, picture, exact filters and similarity.
-- search_anime: describe what the user wants in words (plot, mood, characters, staff, a title with typos);
-  add `filters` for exact conditions (genres, year range, types, score_min...) and `aspects` to focus.
+- search_anime: pass the user's words as they are: a title (typos, Japanese), a short idea, facts and wishes
+  ("best 90s mecha", "Ghibli films"), a remembered scene, a plot. Facts and wishes in the words become filters
+  and an order; `interpreted_as` says how the query was read. Add `filters` for exact conditions (they win over
+  what was read) and `aspects` to focus.
 - find_similar_anime / recommend_anime: from titles or ids the user names.
 - browse_anime: filters plus ordering, no query; get_anime: all details of one entry.
 - search_anime_by_image / search_anime_multimodal: from a picture (base64, data URL or URL).
@@ -52,7 +64,7 @@ def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any
                 tg.cancel_scope.cancel()
 
     server = AnimeServer(name=name, title="Anime search", instructions=INSTRUCTIONS, lifespan=lifespan,
-                         version="0.1.0", icons=ICONS)
+                         version=package_version(), icons=ICONS)
     search.register(server)
     similar.register(server)
     catalog.register(server)
