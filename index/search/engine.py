@@ -19,7 +19,7 @@ from index.payload_fields import ENTRY_KEY
 from index.schema import AnimeEntry
 from index.search.cache import PageCache, cached_page
 from index.search.filters import SearchFilters, build_filter
-from index.search.franchise import entry_stems, first_of_each, group_key, related_point_ids
+from index.search.franchise import first_of_each, franchise_ids, group_key
 from index.search.intent import WISH_LIST_MAX_WORDS, QueryReading, Vocabulary, merge_filters, read_query
 from index.search.queries import (
     Leg,
@@ -312,17 +312,6 @@ class SearchEngine:
             names = ", ".join(["overall", *(a.value for a in Aspect)])
             raise SearchInputError(f"Unknown aspect {aspect!r}. Use one of: {names}.") from None
 
-    async def _franchise_of(self, records: Sequence[models.Record]) -> list[str]:
-        """Point ids of the records' franchises: related entries, and titles sharing their title stem."""
-        stems: set[str] = set()
-        related: set[str] = set()
-        for record in records:
-            entry = (record.payload or {}).get(ENTRY_KEY) or {}
-            stems |= entry_stems(entry)
-            related |= related_point_ids(entry)
-        own = {str(r.id) for r in records}
-        return sorted((await self.resolver.titled_like(stems) | related) - own)
-
     @cached_page
     async def find_similar(self, anime: str, aspect: str = "overall", filters: SearchFilters | None = None,
                            limit: int = 10, offset: int = 0, diversify: bool = False,
@@ -337,7 +326,7 @@ class SearchEngine:
         title = (record.payload or {}).get(ENTRY_KEY, {}).get("title", anime)
         if not legs:
             raise SearchInputError(f"{title!r} has no {aspect} data to compare; try aspect 'overall' or enrich it.")
-        family = [] if include_same_franchise else await self._franchise_of([record])
+        family = [] if include_same_franchise else await franchise_ids(self.resolver, [record])
         qfilter = await self._filter(filters, exclude=[str(record.id), *family])
         anchor = list(vectors[TITLE]) if diversify and vectors.get(TITLE) is not None else None
         page = await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), anchor)
@@ -369,7 +358,7 @@ class SearchEngine:
                 legs.append(Leg(name, query, w))
         exclude = [str(r.id) for r in [*pos, *neg]]
         if not include_same_franchise:
-            exclude += await self._franchise_of([*pos, *neg])
+            exclude += await franchise_ids(self.resolver, [*pos, *neg])
         qfilter = await self._filter(filters, exclude=exclude)
         anchor = None
         if diversify:

@@ -9,11 +9,15 @@ season or part markers are cut ("Initial D Fourth Stage", "Naruto: Shippuuden" -
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from qdrant_client import models
 
 from index.identity import derive_id, point_id
 from index.payload import normalise_title
+from index.payload_fields import ENTRY_KEY
+from index.search.resolve import AnimeResolver
 
 # Words that mark a part of a franchise at the end of a title; cut repeatedly ("... the movie 2").
 _MARKERS = {
@@ -58,6 +62,19 @@ def related_point_ids(entry: dict[str, Any]) -> set[str]:
         except ValueError:
             continue
     return out
+
+
+async def franchise_ids(resolver: AnimeResolver, records: Sequence[models.Record]) -> list[str]:
+    """Point ids of the records' franchises, the records themselves left out: related entries, and titles
+    sharing one of their title stems."""
+    stems: set[str] = set()
+    related: set[str] = set()
+    for record in records:
+        entry = (record.payload or {}).get(ENTRY_KEY) or {}
+        stems |= entry_stems(entry)
+        related |= related_point_ids(entry)
+    own = {str(r.id) for r in records}
+    return sorted((await resolver.titled_like(stems) | related) - own)
 
 
 def group_key(title: str) -> str:

@@ -17,8 +17,25 @@ from functools import cached_property
 from typing import Any, Literal
 
 from index.payload import normalise_name
+from index.search.intent_words import (
+    DESCRIPTIVE_TYPE_WORDS,
+    FILLER,
+    GENRE_HINTS,
+    GENRE_WORDS,
+    OLD_WORDS,
+    RECENT_WORDS,
+    SEASON_WORDS,
+    SOFT_TYPE_WORDS,
+    SOURCE_WORDS,
+    STUDIO_CONTEXT,
+    STUDIO_GENERIC,
+    STUDIO_NICKNAMES,
+    TEXT_EXPANSIONS,
+    TYPE_WORDS,
+    WISH_WORDS,
+    SortWish,
+)
 
-SortWish = Literal["score", "popularity", "hidden_gems"]
 
 # A query of at most this many words is a wish list: its genre and type words are filters.
 WISH_LIST_MAX_WORDS = 8
@@ -27,84 +44,6 @@ FIRST_ANIME_YEAR = 1917
 # enriched entries use ("death", "band") would turn a word of an idea into a filter that hides the rest.
 MIN_ENTRIES = 10
 
-# People's words for genres and tags, mapped to the names the data uses. Only targets present in the
-# index's vocabulary are used; a word whose target is absent stays in the text (e.g. "mecha" where the
-# data has no such genre or tag), with its expansion below helping the text search.
-GENRE_WORDS: dict[str, tuple[str, ...]] = {
-    "romcom": ("romance", "comedy"), "rom com": ("romance", "comedy"), "romantic comedy": ("romance", "comedy"),
-    "romantic": ("romance",), "comedies": ("comedy",),
-    "sci fi": ("sci-fi",), "scifi": ("sci-fi",), "science fiction": ("sci-fi",),
-    "slice of life": ("slice of life",), "sol": ("slice of life",), "iyashikei": ("slice of life",),
-    "mysteries": ("mystery",), "thriller": ("suspense",), "thrillers": ("suspense",),
-    "sport": ("sports",), "magical girl": ("mahou shoujo",),
-    "yaoi": ("boys love",), "bl": ("boys love",), "yuri": ("girls love",), "shoujo ai": ("girls love",),
-    "cooking": ("gourmet",), "supernatural": ("supernatural",),
-    "award winning": ("award winning",), "award winners": ("award winning",),
-}
-# Words that suggest a genre without naming it ("a detective and his rival" need not be a Mystery): only ever
-# boosts, never filters.
-GENRE_HINTS: dict[str, tuple[str, ...]] = {
-    "detective": ("mystery",), "detectives": ("mystery",), "funny": ("comedy",), "hilarious": ("comedy",),
-    "scary": ("horror",), "creepy": ("horror",), "food": ("gourmet",), "robots": ("mecha",),
-}
-# Words whose meaning the text search only finds with help (the data rarely names them).
-TEXT_EXPANSIONS: dict[str, str] = {
-    "mecha": "giant robots robot pilots mobile suit",
-    "isekai": "transported reincarnated into another world",
-    "idol": "singers pop idols",
-    "harem": "many girls fall for one boy",
-    "battle royale": "fight to the death survival game",
-    "cyberpunk": "cyborgs hackers dystopian future city",
-    "post apocalyptic": "ruined world after the end of civilisation",
-    "time travel": "travels back in time",
-}
-TYPE_WORDS: dict[str, str] = {
-    "movie": "MOVIE", "movies": "MOVIE", "film": "MOVIE", "films": "MOVIE",
-    "ova": "OVA", "ovas": "OVA", "oav": "OVA", "oavs": "OVA",
-    "ona": "ONA", "onas": "ONA", "web series": "ONA",
-    "special": "SPECIAL", "specials": "SPECIAL",
-    "tv series": "TV", "tv show": "TV", "tv shows": "TV", "series": "TV", "show": "TV", "shows": "TV", "tv": "TV",
-}
-# Types only ever boosted, never filtered: "show" and "series" are everyday words for any anime.
-SOFT_TYPE_WORDS = frozenset({"show", "shows"})
-# Type words that in a long description usually describe the story ("a special power", "the show must go on").
-DESCRIPTIVE_TYPE_WORDS = frozenset({"special", "show", "shows", "series", "tv"})
-SOURCE_WORDS: dict[str, str] = {
-    "light novel": "LIGHT NOVEL", "light novels": "LIGHT NOVEL", "ln": "LIGHT NOVEL",
-    "manga": "MANGA", "web manga": "WEB MANGA", "webtoon": "WEB MANGA", "visual novel": "VISUAL NOVEL",
-    "novel": "NOVEL", "novels": "NOVEL", "video game": "GAME", "game": "GAME", "games": "GAME",
-}
-SEASON_WORDS = {"winter": "WINTER", "spring": "SPRING", "summer": "SUMMER", "fall": "FALL", "autumn": "FALL"}
-WISH_WORDS: dict[str, SortWish] = {
-    "best": "score", "top": "score", "top rated": "score", "top-rated": "score", "highest rated": "score",
-    "highly rated": "score", "best rated": "score", "greatest": "score", "masterpiece": "score",
-    "masterpieces": "score", "must watch": "score", "must-watch": "score", "acclaimed": "score",
-    "critically acclaimed": "score", "good": "score", "great": "score",
-    "most popular": "popularity", "popular": "popularity", "famous": "popularity", "well known": "popularity",
-    "mainstream": "popularity", "most watched": "popularity", "iconic": "popularity",
-    "hidden gem": "hidden_gems", "hidden gems": "hidden_gems", "underrated": "hidden_gems",
-    "lesser known": "hidden_gems", "lesser-known": "hidden_gems", "obscure": "hidden_gems",
-    "underappreciated": "hidden_gems", "overlooked": "hidden_gems",
-}
-RECENT_WORDS = frozenset({"recent", "new", "newest", "latest", "modern", "current"})
-OLD_WORDS = frozenset({"old", "older", "classic", "classics", "retro", "old school", "oldschool", "vintage"})
-# Words that carry no search meaning once the facts are read ("anime" in "comedy anime from 2005").
-FILLER = frozenset({
-    "anime", "animes", "animation", "japanese", "a", "an", "the", "some", "any", "from", "in", "of", "by", "made",
-    "aired", "released", "released in", "with", "and", "about", "for", "me", "give", "show me", "find", "recommend",
-    "recommendations", "list", "like", "that", "are", "is", "were", "what", "which", "ones", "one", "to", "watch",
-    "s", "era", "year", "years", "season", "studio", "studios", "based", "on", "adaptation", "adaptations",
-    "original", "all", "time", "ever", "of all time", "please", "i", "want", "looking", "something",
-})
-# Generic words of studio names: "Studio Ghibli" is also "Ghibli", "Kyoto Animation" is "KyoAni".
-_STUDIO_GENERIC = re.compile(r"\b(studio|studios|animation|animations|productions?|pictures|entertainment|"
-                             r"company|co|ltd|inc|works|film|films)\b")
-STUDIO_NICKNAMES: dict[str, str] = {"kyoani": "kyoto animation", "ghibli": "studio ghibli",
-                                    "production ig": "production i.g", "ig": "production i.g",
-                                    "jc staff": "j.c.staff", "a1": "a-1 pictures", "toei": "toei animation"}
-# A studio's short name counts only next to one of these words (or in a wish list): "bones" in a
-# description of a skeleton is not the studio Bones.
-_STUDIO_CONTEXT = {"by", "from", "studio", "anime", "films", "movies", "film", "movie", "shows", "works", "made"}
 
 _WORD = re.compile(r"[\w'’.-]+", re.UNICODE)
 _DECADE = re.compile(r"\b(?:(19|20)?(\d)0)['’]?s\b")
@@ -199,7 +138,7 @@ class Vocabulary:
         names: dict[str, str] = {}
         for studio in self.studios:
             names[_phrase(studio)] = studio
-            short = " ".join(_STUDIO_GENERIC.sub(" ", _phrase(studio)).split())
+            short = " ".join(STUDIO_GENERIC.sub(" ", _phrase(studio)).split())
             if len(short) >= 4 and short not in FILLER:
                 names.setdefault(short, studio)
         for nick, studio in STUDIO_NICKNAMES.items():
@@ -343,7 +282,7 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
             continue
         n = len(phrase.split())
         full = phrase == _phrase(studio) and (n > 1 or len(phrase) >= 7)
-        if full or wish_list or words.neighbours(i, n) & _STUDIO_CONTEXT:
+        if full or wish_list or words.neighbours(i, n) & STUDIO_CONTEXT:
             words.take(phrase)
             studios.append(studio)
             note(phrase)
