@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO ?= demo/anime_demo.json
 
-.PHONY: setup run index serve test bench bench-relevance bench-perf clean
+.PHONY: setup run index serve lint test bench bench-relevance bench-perf clean
 
 setup: $(VENV)/.installed
 
@@ -23,7 +23,14 @@ index: setup
 run: index
 	@$(VENV)/bin/anime-mcp serve  # @: stdout carries only the protocol
 
-test: setup
+# Lint and format are checked first: CI fails on drift (configuration in pyproject.toml, [tool.ruff]).
+LINTED := index tools server enrichment bench tests
+
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+test: lint
 	$(PY) -m pytest -q
 
 # Benchmarks index the 1,822 shared entries (+28 enriched) once into $(BENCH_INDEX), then measure.

@@ -40,8 +40,13 @@ SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 LARGE, SMALL = SHARED / "anime_catalogue_24901.json", SHARED / "anime_mal_1822.json"
 ENV = {"ANIME_MCP_PROFILE": "lite", "ANIME_MCP_DEVICE": "cpu", "HF_HUB_OFFLINE": "1", "ANIME_MCP_LOG_LEVEL": "WARNING"}
-FILTERS = [{"types": ["TV"]}, {"genres": ["comedy"]}, {"genres": ["action"], "score_min": 8.0},
-           {"types": ["MOVIE"], "genres": ["drama"]}, {"genres": ["sports"], "types": ["TV"]}]
+FILTERS = [
+    {"types": ["TV"]},
+    {"genres": ["comedy"]},
+    {"genres": ["action"], "score_min": 8.0},
+    {"types": ["MOVIE"], "genres": ["drama"]},
+    {"genres": ["sports"], "types": ["TV"]},
+]
 ESTIMATE_ENTRIES = 40_000
 # Query and result caches off while serving: repeated queries must measure search, not a cache hit.
 NO_CACHES = {"ANIME_MCP_QUERY_CACHE_ENABLED": "false", "ANIME_MCP_RESULT_CACHE_ENABLED": "false"}
@@ -55,8 +60,9 @@ def index_file(file: Path, data_dir: Path) -> dict[str, Any]:
     """`anime-mcp index FILE --no-images` as a child: wall, CPU, peak and steady RSS (sampled), the summary."""
     cmd = [sys.executable, "-m", "server.cli", "index", str(file), "--no-images", "--data-dir", str(data_dir)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
 
@@ -82,11 +88,22 @@ def index_file(file: Path, data_dir: Path) -> dict[str, Any]:
     failed = int(re.search(r"failed (\d+)", line).group(1))
     texts = int(re.search(r"\((\d+) texts", line).group(1))
     late = [rss for t, rss in samples if t > wall / 2]
-    return {"file": file.name, "entries": read, "new": new, "failed": failed, "texts_embedded": texts,
-            "wall_s": round(wall, 1), "ingest_s": seconds, "load_s": round(wall - seconds, 1),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "entries_per_s": round(read / seconds, 1),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024), "steady_rss_mb": round(statistics.median(late) / 2**20)
-            if late else None, "disk_mb": round(disk_bytes(data_dir) / 2**20, 1), "summary": line}
+    return {
+        "file": file.name,
+        "entries": read,
+        "new": new,
+        "failed": failed,
+        "texts_embedded": texts,
+        "wall_s": round(wall, 1),
+        "ingest_s": seconds,
+        "load_s": round(wall - seconds, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "entries_per_s": round(read / seconds, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "steady_rss_mb": round(statistics.median(late) / 2**20) if late else None,
+        "disk_mb": round(disk_bytes(data_dir) / 2**20, 1),
+        "summary": line,
+    }
 
 
 async def serve_and_query(dirs: dict[str, Path], rounds: int) -> dict[str, Any]:
@@ -100,8 +117,12 @@ async def serve_and_query(dirs: dict[str, Path], rounds: int) -> dict[str, Any]:
         clients, servers = {}, {}
         for name, data_dir in dirs.items():
             before = {p.pid for p in me.children(recursive=True)}
-            params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "serve"], cwd=str(ROOT),
-                                           env={**os.environ, **ENV, **NO_CACHES, "ANIME_MCP_DATA_DIR": str(data_dir)})
+            params = StdioServerParameters(
+                command=sys.executable,
+                args=["-m", "server.cli", "serve"],
+                cwd=str(ROOT),
+                env={**os.environ, **ENV, **NO_CACHES, "ANIME_MCP_DATA_DIR": str(data_dir)},
+            )
             clients[name] = await stack.enter_async_context(Client(params))
             new = [p for p in me.children(recursive=True) if p.pid not in before]
             servers[name] = max(new, key=lambda p: p.memory_info().rss)
@@ -111,20 +132,24 @@ async def serve_and_query(dirs: dict[str, Path], rounds: int) -> dict[str, Any]:
         times: dict[str, list[float]] = {name: [] for name in dirs}
         for r in range(rounds):
             for q in queries:
-                for name in (list(dirs) if r % 2 == 0 else list(reversed(dirs))):
+                for name in list(dirs) if r % 2 == 0 else list(reversed(dirs)):
                     t0 = time.perf_counter()
                     result = await clients[name].call_tool("search_anime", {"query": q, "limit": 10})
                     times[name].append((time.perf_counter() - t0) * 1000)
                     assert not result.is_error, result.content
         for name in dirs:
             ms = sorted(times[name])
-            out[name] = {"n": len(ms), "p50_ms": round(statistics.median(ms), 1),
-                         "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1),
-                         "server_rss_mb_after_warmup": round(servers[name].memory_info().rss / 2**20)}
+            out[name] = {
+                "n": len(ms),
+                "p50_ms": round(statistics.median(ms), 1),
+                "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1),
+                "server_rss_mb_after_warmup": round(servers[name].memory_info().rss / 2**20),
+            }
         pages = []
         for flt in FILTERS:
-            result = await clients["large"].call_tool("search_anime", {"query": "friendship and rivalry", "filters": flt,
-                                                                       "limit": 10})
+            result = await clients["large"].call_tool(
+                "search_anime", {"query": "friendship and rivalry", "filters": flt, "limit": 10}
+            )
             pages.append({"filters": flt, "results": len(result.structured_content["results"])})
         out["filtered_pages_large"] = pages
     return out
@@ -164,8 +189,12 @@ async def build_standin(file: Path, data_dir: Path) -> dict[str, Any]:
         summary = await Ingestor(runtime.store, embedder, runtime.fetcher, fetch_images=False).ingest_paths([file])
     finally:
         await runtime.close()
-    return {"entries": summary.read, "failed": len(summary.failed), "seconds": round(summary.seconds, 1),
-            "disk_mb": round(disk_bytes(data_dir) / 2**20, 1)}
+    return {
+        "entries": summary.read,
+        "failed": len(summary.failed),
+        "seconds": round(summary.seconds, 1),
+        "disk_mb": round(disk_bytes(data_dir) / 2**20, 1),
+    }
 
 
 def sample_file(file: Path, every: int, out: Path) -> Path:
@@ -182,49 +211,76 @@ def render(r: dict[str, Any]) -> str:
     ix, q, est = r["index"], r["search"], r["estimates"]
     sampled = ix["sample"] > 1
     lines = [
-        "# Whole-catalogue indexing and serving (lite profile, no images)", "",
+        "# Whole-catalogue indexing and serving (lite profile, no images)",
+        "",
         f"`{r['command']}` ({r['date']}). Machine: {r['machine']}. Load average at start {r['load_start']}, "
         f"at end {r['load_end']}: **the 2 cores were shared with other people's jobs** (load well above 2), so "
         "wall times are pessimistic; CPU seconds are the steadier figure (2 cores give at most 2 CPU-seconds "
-        "per second). Image model not loaded (offline machine), images not fetched (`--no-images`).", "",
-        "## Indexing `anime_catalogue_24901.json` with `anime-mcp index --no-images`", "",
+        "per second). Image model not loaded (offline machine), images not fetched (`--no-images`).",
+        "",
+        "## Indexing `anime_catalogue_24901.json` with `anime-mcp index --no-images`",
+        "",
     ]
     if sampled:
-        lines += [f"**Sampled**: every {ix['sample']}th entry ({ix['entries']} entries, the file's mix of full, "
-                  "synopsis and slim entries) was indexed with the real model; the 24,901 and 40,000 columns "
-                  "scale its per-entry figures linearly. **Estimates, not measurements of the whole file** "
-                  "(the whole file needs about a quarter to half an hour of 2 idle cores, hours at this load).", ""]
-    lines += ["| | measured" + (f" ({ix['entries']} entries)" if sampled else "") + " | 24,901 entries | "
-              "40,000 entries (estimate) |", "| --- | ---: | ---: | ---: |"]
-    for key, label in [("texts_embedded", "texts embedded"), ("cpu_s", "CPU time (s)"),
-                       ("calm_wall_s", "wall on 2 idle cores, from CPU time (s)"), ("wall_s", "wall time here (s), model load included"),
-                       ("entries_per_s", "entries/s here"), ("disk_mb", "disk (MB)")]:
+        lines += [
+            f"**Sampled**: every {ix['sample']}th entry ({ix['entries']} entries, the file's mix of full, "
+            "synopsis and slim entries) was indexed with the real model; the 24,901 and 40,000 columns "
+            "scale its per-entry figures linearly. **Estimates, not measurements of the whole file** "
+            "(the whole file needs about a quarter to half an hour of 2 idle cores, hours at this load).",
+            "",
+        ]
+    lines += [
+        "| | measured" + (f" ({ix['entries']} entries)" if sampled else "") + " | 24,901 entries | "
+        "40,000 entries (estimate) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key, label in [
+        ("texts_embedded", "texts embedded"),
+        ("cpu_s", "CPU time (s)"),
+        ("calm_wall_s", "wall on 2 idle cores, from CPU time (s)"),
+        ("wall_s", "wall time here (s), model load included"),
+        ("entries_per_s", "entries/s here"),
+        ("disk_mb", "disk (MB)"),
+    ]:
         lines.append(f"| {label} | {ix.get(key, '')} | {est['24901'].get(key, '')} | {est['40000'].get(key, '')} |")
-    lines += [f"| peak RSS (MB) | {ix['peak_rss_mb']} | | |",
-              f"| steady RSS, median of the 2nd half (MB) | {ix['steady_rss_mb']} | | |", "",
-              f"Model load and file count: {ix['load_s']} s of the wall time. RSS is the model plus one batch; the "
-              "index itself is written to disk as it goes, so RSS does not grow with the entry count. A current "
-              "anime-offline-database release has no synopses (tags, synonyms, relations instead), so its entries "
-              "cost about what the catalogue's slim entries cost; the 40,000 column, scaled from this file's mix, "
-              "is on the high side.", "",
-              "## Serving at that size: `anime-mcp serve` over stdio, `search_anime` limit 10, caches off", ""]
+    lines += [
+        f"| peak RSS (MB) | {ix['peak_rss_mb']} | | |",
+        f"| steady RSS, median of the 2nd half (MB) | {ix['steady_rss_mb']} | | |",
+        "",
+        f"Model load and file count: {ix['load_s']} s of the wall time. RSS is the model plus one batch; the "
+        "index itself is written to disk as it goes, so RSS does not grow with the entry count. A current "
+        "anime-offline-database release has no synopses (tags, synonyms, relations instead), so its entries "
+        "cost about what the catalogue's slim entries cost; the 40,000 column, scaled from this file's mix, "
+        "is on the high side.",
+        "",
+        "## Serving at that size: `anime-mcp serve` over stdio, `search_anime` limit 10, caches off",
+        "",
+    ]
     if r["serve_standin"]:
-        lines += ["Both served indexes hold every entry of their file (24,901 and 1,822) with real payloads and "
-                  "BM25 vectors, but **stand-in document vectors** (deterministic pseudo-random unit vectors of "
-                  "the model's size, one per text, as many as the model gives): search cost depends on how many "
-                  "vectors there are, not on what they mean. Queries are encoded by the real model.", ""]
-    lines += ["| | 24,901 | 1,822 |", "| --- | ---: | ---: |",
-              f"| queries (97 queries x {r['rounds']} rounds, alternating servers) | {q['large']['n']} | "
-              f"{q['small']['n']} |",
-              f"| p50 ms | {q['large']['p50_ms']} | {q['small']['p50_ms']} |",
-              f"| p99 ms | {q['large']['p99_ms']} | {q['small']['p99_ms']} |",
-              f"| server RSS after warm-up (MB) | {q['large']['server_rss_mb_after_warmup']} | "
-              f"{q['small']['server_rss_mb_after_warmup']} |",
-              f"| index disk (MB) | {r['served']['large']['disk_mb']} | {r['served']['small']['disk_mb']} |", "",
-              f"p50 ratio 24,901 / 1,822: **{r['p50_ratio']:.2f}x** (target <= 1.2x). Server RSS after warm-up "
-              f"{q['large']['server_rss_mb_after_warmup']} MB (target < 2,048 MB) without an image model; the lite "
-              "image model (ViT-B-32) adds its weights when it can be loaded.", "",
-              "Filtered searches on the 24,901 index (query \"friendship and rivalry\", limit 10):", ""]
+        lines += [
+            "Both served indexes hold every entry of their file (24,901 and 1,822) with real payloads and "
+            "BM25 vectors, but **stand-in document vectors** (deterministic pseudo-random unit vectors of "
+            "the model's size, one per text, as many as the model gives): search cost depends on how many "
+            "vectors there are, not on what they mean. Queries are encoded by the real model.",
+            "",
+        ]
+    lines += [
+        "| | 24,901 | 1,822 |",
+        "| --- | ---: | ---: |",
+        f"| queries (97 queries x {r['rounds']} rounds, alternating servers) | {q['large']['n']} | {q['small']['n']} |",
+        f"| p50 ms | {q['large']['p50_ms']} | {q['small']['p50_ms']} |",
+        f"| p99 ms | {q['large']['p99_ms']} | {q['small']['p99_ms']} |",
+        f"| server RSS after warm-up (MB) | {q['large']['server_rss_mb_after_warmup']} | "
+        f"{q['small']['server_rss_mb_after_warmup']} |",
+        f"| index disk (MB) | {r['served']['large']['disk_mb']} | {r['served']['small']['disk_mb']} |",
+        "",
+        f"p50 ratio 24,901 / 1,822: **{r['p50_ratio']:.2f}x** (target <= 1.2x). Server RSS after warm-up "
+        f"{q['large']['server_rss_mb_after_warmup']} MB (target < 2,048 MB) without an image model; the lite "
+        "image model (ViT-B-32) adds its weights when it can be loaded.",
+        "",
+        'Filtered searches on the 24,901 index (query "friendship and rivalry", limit 10):',
+        "",
+    ]
     for page in q["filtered_pages_large"]:
         lines.append(f"- `{json.dumps(page['filters'])}`: {page['results']} results")
     return "\n".join(lines) + "\n"
@@ -257,8 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     def scaled(n: int) -> dict[str, Any]:
         k = n / index["entries"]
         out = {key: round(index[key] * k, 1) for key in ("cpu_s", "calm_wall_s", "disk_mb")}
-        return out | {"texts_embedded": round(index["texts_embedded"] * k), "entries_per_s": index["entries_per_s"],
-                      "wall_s": round(index["load_s"] + index["ingest_s"] * k, 1)}  # the model loads once
+        return out | {
+            "texts_embedded": round(index["texts_embedded"] * k),
+            "entries_per_s": index["entries_per_s"],
+            "wall_s": round(index["load_s"] + index["ingest_s"] * k, 1),
+        }  # the model loads once
 
     dirs = {"large": args.work / "serve-large", "small": args.work / "serve-small"}
     served: dict[str, Any] = {}
@@ -276,14 +335,21 @@ def main(argv: list[str] | None = None) -> int:
             marker.write_text(json.dumps(served[name]))
         served[name] = json.loads(marker.read_text())
     search = asyncio.run(serve_and_query(dirs, args.rounds))
-    r = {"command": "python -m bench.catalogue_bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-         "date": time.strftime("%Y-%m-%d %H:%M"), "load_start": load_start,
-         "load_end": [round(x, 2) for x in os.getloadavg()],
-         "machine": f"{psutil.cpu_count()} CPU cores ({platform.machine()}), "
-                    f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, Python {platform.python_version()}, no GPU",
-         "rounds": args.rounds, "serve_standin": args.serve_standin, "index": index,
-         "estimates": {"24901": scaled(total), "40000": scaled(ESTIMATE_ENTRIES)},
-         "served": served, "search": search, "p50_ratio": search["large"]["p50_ms"] / search["small"]["p50_ms"]}
+    r = {
+        "command": "python -m bench.catalogue_bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load_start": load_start,
+        "load_end": [round(x, 2) for x in os.getloadavg()],
+        "machine": f"{psutil.cpu_count()} CPU cores ({platform.machine()}), "
+        f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, Python {platform.python_version()}, no GPU",
+        "rounds": args.rounds,
+        "serve_standin": args.serve_standin,
+        "index": index,
+        "estimates": {"24901": scaled(total), "40000": scaled(ESTIMATE_ENTRIES)},
+        "served": served,
+        "search": search,
+        "p50_ratio": search["large"]["p50_ms"] / search["small"]["p50_ms"],
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(r, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(render(r))

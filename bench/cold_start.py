@@ -89,8 +89,11 @@ async def cold_start_once(data_dir: Path, query: str) -> dict[str, float]:
 
 async def cold_start(data_dir: Path, texts: list[str], runs: int) -> dict[str, Any]:
     samples = [await cold_start_once(data_dir, texts[i % len(texts)]) for i in range(runs)]
-    return {"runs": runs, "samples": samples,
-            **{f"{k}_median": statistics.median(s[k] for s in samples) for k in ("initialize_s", "first_search_s")}}
+    return {
+        "runs": runs,
+        "samples": samples,
+        **{f"{k}_median": statistics.median(s[k] for s in samples) for k in ("initialize_s", "first_search_s")},
+    }
 
 
 async def cached_vs_uncached(copies: tuple[Path, Path], texts: list[str], rounds: int) -> dict[str, Any]:
@@ -98,9 +101,11 @@ async def cached_vs_uncached(copies: tuple[Path, Path], texts: list[str], rounds
     args = [{"query": texts[i % len(texts)], "limit": 10} for i in range(rounds)]
     lat: dict[str, list[float]] = {"uncached": [], "cached": []}
     async with contextlib.AsyncExitStack() as stack:
-        clients = {"uncached": await stack.enter_async_context(Client(server_params(copies[0], **CACHES_OFF))),
-                   "cached": await stack.enter_async_context(Client(server_params(copies[1], **CACHES_ON)))}
-        for a in args[:len(texts)]:  # the repeat's first asking, and a warm-up of the other server
+        clients = {
+            "uncached": await stack.enter_async_context(Client(server_params(copies[0], **CACHES_OFF))),
+            "cached": await stack.enter_async_context(Client(server_params(copies[1], **CACHES_ON))),
+        }
+        for a in args[: len(texts)]:  # the repeat's first asking, and a warm-up of the other server
             for client in clients.values():
                 _checked(await client.call_tool("search_anime", a))
         procs = {"uncached": _server_process(copies[0]), "cached": _server_process(copies[1])}
@@ -112,8 +117,10 @@ async def cached_vs_uncached(copies: tuple[Path, Path], texts: list[str], rounds
                 _checked(await clients[name].call_tool("search_anime", a))
                 lat[name].append((time.perf_counter() - t) * 1000)
         cpu = {name: (_cpu_s(proc) - cpu0[name]) * 1000 / len(args) for name, proc in procs.items()}
-    out = {name: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99), "n": len(v), "server_cpu_ms": cpu[name]}
-           for name, v in lat.items()}
+    out = {
+        name: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99), "n": len(v), "server_cpu_ms": cpu[name]}
+        for name, v in lat.items()
+    }
     out["ratio_p50"] = out["cached"]["p50_ms"] / out["uncached"]["p50_ms"]
     return out
 
@@ -129,21 +136,33 @@ def render(cold: dict[str, Any] | None, cache: dict[str, Any]) -> list[str]:
         cold = {"runs": 0, "samples": [], "initialize_s_median": float("nan"), "first_search_s_median": float("nan")}
     runs = ", ".join(f"{s['first_search_s']:.2f}" for s in cold["samples"])
     return [
-        "## Cold start (stdio)", "",
+        "## Cold start (stdio)",
+        "",
         f"- `initialize` answered: median {cold['initialize_s_median']:.2f} s",
         f"- first `search_anime` answered: median {cold['first_search_s_median']:.2f} s of {cold['runs']} fresh "
-        f"processes ({runs} s)", "",
-        "## Repeated search_anime over stdio (cached vs uncached)", "",
-        "| server | p50 ms | p99 ms | server CPU ms per call | calls |", "|---|---:|---:|---:|---:|",
-        *[f"| {k} | {cache[k]['p50_ms']:.1f} | {cache[k]['p99_ms']:.1f} | {cache[k].get('server_cpu_ms', float('nan')):.1f} "
-          f"| {cache[k]['n']} |" for k in ("uncached", "cached")],
-        "", "## Targets", "",
-        f"- {ok(cold['first_search_s_median'] <= STARTUP_TARGET_S)}: first search {cold['first_search_s_median']:.2f} s "
+        f"processes ({runs} s)",
+        "",
+        "## Repeated search_anime over stdio (cached vs uncached)",
+        "",
+        "| server | p50 ms | p99 ms | server CPU ms per call | calls |",
+        "|---|---:|---:|---:|---:|",
+        *[
+            f"| {k} | {cache[k]['p50_ms']:.1f} | {cache[k]['p99_ms']:.1f} | "
+            f"{cache[k].get('server_cpu_ms', float('nan')):.1f} "
+            f"| {cache[k]['n']} |"
+            for k in ("uncached", "cached")
+        ],
+        "",
+        "## Targets",
+        "",
+        f"- {ok(cold['first_search_s_median'] <= STARTUP_TARGET_S)}: first search {cold['first_search_s_median']:.2f} "
+        "s "
         f"after start (target <= {STARTUP_TARGET_S:g} s)",
         f"- {ok(cold['initialize_s_median'] <= INITIALIZE_TARGET_S)}: initialize {cold['initialize_s_median']:.2f} s "
         f"(target <= {INITIALIZE_TARGET_S:g} s)",
         f"- {ok(cache['ratio_p50'] <= CACHED_TARGET)}: a repeated search_anime p50 = {cache['ratio_p50']:.2f}x the "
-        f"uncached p50 (target <= {CACHED_TARGET:g}x)", "",
+        f"uncached p50 (target <= {CACHED_TARGET:g}x)",
+        "",
     ]
 
 
@@ -161,16 +180,21 @@ async def main() -> int:
         copies = (copy_index(source, Path(tmp) / "a"), copy_index(source, Path(tmp) / "b"))
         cold = await cold_start(copies[0], texts, args.runs) if args.runs else None
         cache = await cached_vs_uncached(copies, texts, args.rounds)
-    head = [f"# Cold start and cached queries (CPU)", "",
-            f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
-            f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, index {source}. "
-            "`ANIME_MCP_DATA_DIR=.bench-index .venv/bin/python -m bench.cold_start`.", ""]
+    head = [
+        "# Cold start and cached queries (CPU)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+        f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, index {source}. "
+        "`ANIME_MCP_DATA_DIR=.bench-index .venv/bin/python -m bench.cold_start`.",
+        "",
+    ]
     text = "\n".join(head + render(cold, cache))
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cold-start-cpu.md").write_text(text, encoding="utf-8")
-    (args.out / "cold-start-cpu.json").write_text(json.dumps({"cold_start": cold, "cache": cache}, indent=1),
-                                                  encoding="utf-8")
+    (args.out / "cold-start-cpu.json").write_text(
+        json.dumps({"cold_start": cold, "cache": cache}, indent=1), encoding="utf-8"
+    )
     return 0
 
 

@@ -66,8 +66,9 @@ async def payload_index(folder: Path):
     embedder = RandomVectors()
     runtime = await open_runtime(embedder=embedder, storage=StorageSettings(data_dir=folder), warmup=False)
     entries = load_entries(ENTRIES) + load_entries(ENRICHED)
-    summary = await Ingestor(runtime.store, embedder, runtime.fetcher, batch_size=256,
-                             fetch_images=False).ingest_entries(entries)
+    summary = await Ingestor(
+        runtime.store, embedder, runtime.fetcher, batch_size=256, fetch_images=False
+    ).ingest_entries(entries)
     assert not summary.failed, summary.failed[:3]
     return runtime
 
@@ -84,7 +85,7 @@ def typed_inputs(seed: int = 7) -> list[tuple[str, str, str, str]]:
             out.append((f"title prefix {n}", "prompt", "anime", title[:n]))
         if len(title) > 6:
             i = rng.randrange(1, len(title) - 1)
-            out.append(("title typo", "prompt", "anime", title[:i] + title[i + 1:]))
+            out.append(("title typo", "prompt", "anime", title[:i] + title[i + 1 :]))
         if e.get("title_japanese"):
             out.append(("japanese prefix", "prompt", "anime", e["title_japanese"][:3]))
         out.append(("id prefix", "template", "anime_id", e["id"][:-1] or e["id"]))
@@ -117,8 +118,15 @@ async def measure(runtime, rounds: int, where: str) -> dict:
     from server.app import build_server
     from server.state import AppState
 
-    refs = {"prompt": {"anime": "like_x_but_y", "genre": "season_picks", "type": "season_picks",
-                       "season": "season_picks", "studio": "studio_spotlight"}}
+    refs = {
+        "prompt": {
+            "anime": "like_x_but_y",
+            "genre": "season_picks",
+            "type": "season_picks",
+            "season": "season_picks",
+            "studio": "studio_spotlight",
+        }
+    }
     inputs = typed_inputs()
 
     async def loader():
@@ -128,9 +136,13 @@ async def measure(runtime, rounds: int, where: str) -> dict:
     empty = 0
     try:
         async with Client(build_server(AppState(loader=loader))) as client:
+
             async def complete(ref_kind: str, name: str, text: str):
-                ref = (ResourceTemplateReference(uri="anime://{anime_id}") if ref_kind == "template"
-                       else PromptReference(name=refs["prompt"][name]))
+                ref = (
+                    ResourceTemplateReference(uri="anime://{anime_id}")
+                    if ref_kind == "template"
+                    else PromptReference(name=refs["prompt"][name])
+                )
                 return (await client.complete(ref, {"name": name, "value": text})).completion
 
             started = time.perf_counter()
@@ -147,7 +159,11 @@ async def measure(runtime, rounds: int, where: str) -> dict:
         await runtime.close()
     everything = [t for ts in timings.values() for t in ts]
     return {
-        "entries": entries, "where": where, "rounds": rounds, "calls": len(everything), "empty_answers": empty,
+        "entries": entries,
+        "where": where,
+        "rounds": rounds,
+        "calls": len(everything),
+        "empty_answers": empty,
         "first_call_ms": round(first_ms, 1),
         "overall": summary(everything),
         "by_kind": {k: summary(v) for k, v in timings.items()},
@@ -157,15 +173,19 @@ async def measure(runtime, rounds: int, where: str) -> dict:
 
 def summary(ms: list[float]) -> dict:
     ordered = sorted(ms)
-    return {"n": len(ms), "p50_ms": round(statistics.median(ordered), 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+    }
 
 
 def markdown(result: dict) -> str:
     lines = [
         "# completion/complete latency",
         "",
-        f"{result['entries']} entries ({result['where']}), in-process MCP client, {result['calls']} calls ({result['rounds']} rounds); "
+        f"{result['entries']} entries ({result['where']}), in-process MCP client, {result['calls']} calls "
+        f"({result['rounds']} rounds); "
         f"{result['machine']}. First call (builds the title cache): {result['first_call_ms']} ms. "
         f"Answers with no values: {result['empty_answers']}.",
         "",

@@ -58,10 +58,16 @@ from index.vectors import IMAGE  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-COLOURS = {"red": (220, 20, 20), "green": (20, 170, 40), "blue": (20, 40, 220), "yellow": (240, 220, 20),
-           "black": (5, 5, 5), "white": (250, 250, 250)}
+COLOURS = {
+    "red": (220, 20, 20),
+    "green": (20, 170, 40),
+    "blue": (20, 40, 220),
+    "yellow": (240, 220, 20),
+    "black": (5, 5, 5),
+    "white": (250, 250, 250),
+}
 MIN_COLOURS_NAMED = 4  # of 6; chance is 1
-DEPTH = 10             # results per query: Recall@10 and MRR@10
+DEPTH = 10  # results per query: Recall@10 and MRR@10
 
 
 class Refusal(Exception):
@@ -76,8 +82,9 @@ def _png(image: Image.Image) -> bytes:
 
 
 def resized_jpeg(image: Image.Image, scale: float = 0.7, quality: int = 75) -> bytes:
-    small = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                                        Image.Resampling.BICUBIC)
+    small = image.convert("RGB").resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC
+    )
     buf = io.BytesIO()
     small.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
@@ -113,8 +120,10 @@ def covers_from_mapping(path: Path) -> dict[str, Path]:
             with path.open(newline="", encoding="utf-8") as f:
                 pairs = [(row["file"], row["anime_id"]) for row in csv.DictReader(f)]
     except (KeyError, TypeError, ValueError) as exc:
-        raise Refusal(f"--mapping {path}: expected CSV columns file,anime_id or JSON {{file: anime_id}} / "
-                      f"[{{\"file\": ..., \"anime_id\": ...}}] ({type(exc).__name__}: {exc})") from exc
+        raise Refusal(
+            f"--mapping {path}: expected CSV columns file,anime_id or JSON {{file: anime_id}} / "
+            f'[{{"file": ..., "anime_id": ...}}] ({type(exc).__name__}: {exc})'
+        ) from exc
     out = {str(anime_id): (path.parent / file) for file, anime_id in pairs}
     missing = [str(p) for p in out.values() if not p.is_file()]
     if missing:
@@ -141,11 +150,12 @@ async def covers_from_index(rt: IndexRuntime, n: int) -> dict[str, Image.Image]:
     pictures: dict[str, Image.Image] = {}
     offset = None
     while len(pictures) < n:
-        records, offset = await rt.store.scroll(scroll_filter=has_picture, limit=256, offset=offset,
-                                                with_payload=["anime_id", "image_url"])
+        records, offset = await rt.store.scroll(
+            scroll_filter=has_picture, limit=256, offset=offset, with_payload=["anime_id", "image_url"]
+        )
         pairs = [(r.payload.get("anime_id"), r.payload.get("image_url")) for r in records if r.payload]
         pairs = [(i, u) for i, u in pairs if i and u]
-        for (anime_id, _), image in zip(pairs, await cached.fetch_many([u for _, u in pairs])):
+        for (anime_id, _), image in zip(pairs, await cached.fetch_many([u for _, u in pairs]), strict=True):
             if image is not None and len(pictures) < n:
                 pictures[anime_id] = image.convert("RGB")
         if offset is None:
@@ -166,8 +176,10 @@ def check_weights(embedder: EmbeddingModule) -> str:
     named = sum(int((pictures[i] @ texts.T).argmax() == i) for i in range(len(names)))
     line = f"zero-shot colour check: {named}/{len(names)} plain colours named by the CLIP text tower"
     if named < MIN_COLOURS_NAMED:
-        raise Refusal(f"the image model's weights look random or untrained ({line}; need {MIN_COLOURS_NAMED}): "
-                      "set ANIME_MCP_IMAGE_PRETRAINED to real weights (a pretrained tag or checkpoint file)")
+        raise Refusal(
+            f"the image model's weights look random or untrained ({line}; need {MIN_COLOURS_NAMED}): "
+            "set ANIME_MCP_IMAGE_PRETRAINED to real weights (a pretrained tag or checkpoint file)"
+        )
     return line
 
 
@@ -176,22 +188,29 @@ async def check_index(rt: IndexRuntime, pictures: dict[str, Image.Image]) -> tup
     with_pictures = (info.vectors_present or {}).get(IMAGE, 0)
     if not with_pictures:
         raise Refusal("the index has no picture vectors: index with images (not --no-images) and image weights")
-    records = await rt.store.retrieve([point_id(i) for i in pictures], with_payload=["anime_id"],
-                                      with_vectors=[IMAGE])
-    indexed = {r.payload["anime_id"] for r in records
-               if r.payload and isinstance(r.vector, dict) and r.vector.get(IMAGE) is not None}
+    records = await rt.store.retrieve([point_id(i) for i in pictures], with_payload=["anime_id"], with_vectors=[IMAGE])
+    indexed = {
+        r.payload["anime_id"]
+        for r in records
+        if r.payload and isinstance(r.vector, dict) and r.vector.get(IMAGE) is not None
+    }
     kept = {i: p for i, p in pictures.items() if i in indexed}
     if not kept:
-        raise Refusal(f"none of the {len(pictures)} covers' ids is in the index with a picture vector "
-                      f"(e.g. {next(iter(pictures))}); check the ids or the index")
-    line = (f"{info.points} entries, {with_pictures} with a picture vector; {len(kept)} of {len(pictures)} "
-            f"covers belong to one of them (the others are skipped)")
+        raise Refusal(
+            f"none of the {len(pictures)} covers' ids is in the index with a picture vector "
+            f"(e.g. {next(iter(pictures))}); check the ids or the index"
+        )
+    line = (
+        f"{info.points} entries, {with_pictures} with a picture vector; {len(kept)} of {len(pictures)} "
+        f"covers belong to one of them (the others are skipped)"
+    )
     return kept, line
 
 
 # ----------------------------------------------------------------------------- run
-async def build_index(entries_file: Path, covers: dict[str, Path], folder: Path, limit: int | None,
-                      embedder: EmbeddingModule) -> IndexRuntime:
+async def build_index(
+    entries_file: Path, covers: dict[str, Path], folder: Path, limit: int | None, embedder: EmbeddingModule
+) -> IndexRuntime:
     entries = load_entries(entries_file)[:limit] if limit else load_entries(entries_file)
     for e in entries:
         cover = covers.get(e.id or "")
@@ -229,16 +248,24 @@ async def score(rt: IndexRuntime, pictures: dict[str, Image.Image]) -> dict[str,
 
 def report(rows: dict[str, dict[str, float]], rt: IndexRuntime, notes: list[str]) -> str:
     d = rt.embedder.describe()
-    lines = ["# Picture search relevance", "",
-             f"Image model {d['image_model']} ({d['image_pretrained']}), device {d['device']}; "
-             f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}. "
-             "Each cover queried through `SearchEngine.search_image` (decode, embed, Qdrant query), top "
-             f"{DEPTH}; p50 = median time per query.", "", *[f"- {n}" for n in notes], "",
-             "| variant | queries | Recall@1 | Recall@10 | MRR@10 | p50 ms |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "# Picture search relevance",
+        "",
+        f"Image model {d['image_model']} ({d['image_pretrained']}), device {d['device']}; "
+        f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}. "
+        "Each cover queried through `SearchEngine.search_image` (decode, embed, Qdrant query), top "
+        f"{DEPTH}; p50 = median time per query.",
+        "",
+        *[f"- {n}" for n in notes],
+        "",
+        "| variant | queries | Recall@1 | Recall@10 | MRR@10 | p50 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for variant, r in rows.items():
-        lines.append(f"| {variant} | {r['queries']} | {r['recall@1']:.3f} | {r['recall@10']:.3f} | "
-                     f"{r['mrr@10']:.3f} | {r['p50_ms']:.1f} |")
+        lines.append(
+            f"| {variant} | {r['queries']} | {r['recall@1']:.3f} | {r['recall@10']:.3f} | "
+            f"{r['mrr@10']:.3f} | {r['p50_ms']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -25,13 +25,26 @@ from pathlib import Path
 import anyio
 from mcp import Client
 
-QUERIES = ["space bounty hunters", "a student finds a notebook that kills people", "giant robots fighting aliens",
-           "cozy slice of life in the countryside", "ninja village", "time travel romance", "sports team underdogs",
-           "cowboy bebop", "shingeki no kyojin", "magical girls", "detective solving murders", "pirates treasure"]
+QUERIES = [
+    "space bounty hunters",
+    "a student finds a notebook that kills people",
+    "giant robots fighting aliens",
+    "cozy slice of life in the countryside",
+    "ninja village",
+    "time travel romance",
+    "sports team underdogs",
+    "cowboy bebop",
+    "shingeki no kyojin",
+    "magical girls",
+    "detective solving murders",
+    "pirates treasure",
+]
 CALLS = [
     ("search_anime", lambda r: {"query": r.choice(QUERIES), "limit": r.choice([3, 10])}),
-    ("search_anime", lambda r: {"query": r.choice(QUERIES), "filters": {"year_min": 1995, "types": ["TV"]},
-                                "limit": 5}),
+    (
+        "search_anime",
+        lambda r: {"query": r.choice(QUERIES), "filters": {"year_min": 1995, "types": ["TV"]}, "limit": 5},
+    ),
     ("search_anime", lambda r: {"query": r.choice(QUERIES), "aspects": ["story"], "explain": True, "limit": 5}),
     ("browse_anime", lambda r: {"filters": {"genres": ["Action"]}, "sort_by": "score", "limit": 10}),
     ("find_similar_anime", lambda r: {"anime": r.choice(["Cowboy Bebop", "mal-1", "Naruto"]), "limit": 5}),
@@ -74,12 +87,19 @@ class LoadReport:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
     def summary(self) -> dict:
-        return {"clients": self.clients, "seconds": round(self.seconds, 1), "calls": self.calls,
-                "errors": len(self.errors), "first_errors": self.errors[:5],
-                "calls_per_s": round(self.calls / self.seconds, 1) if self.seconds else 0,
-                "p50_ms": round(self.percentile(50) * 1000, 1), "p99_ms": round(self.percentile(99) * 1000, 1),
-                "max_ms": round(max(self.latencies, default=0) * 1000, 1),
-                "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb}
+        return {
+            "clients": self.clients,
+            "seconds": round(self.seconds, 1),
+            "calls": self.calls,
+            "errors": len(self.errors),
+            "first_errors": self.errors[:5],
+            "calls_per_s": round(self.calls / self.seconds, 1) if self.seconds else 0,
+            "p50_ms": round(self.percentile(50) * 1000, 1),
+            "p99_ms": round(self.percentile(99) * 1000, 1),
+            "max_ms": round(max(self.latencies, default=0) * 1000, 1),
+            "rss_before_mb": self.rss_before_mb,
+            "rss_after_mb": self.rss_after_mb,
+        }
 
 
 def rss_mb(pid: int | None) -> float | None:
@@ -95,9 +115,17 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
-async def run_load(url: str, *, clients: int = 8, seconds: float = 15.0, max_calls_per_client: int = 10_000,
-                   pid: int | None = None, seed: int = 0, call_timeout: float = 60.0,
-                   calls: list = CALLS) -> LoadReport:
+async def run_load(
+    url: str,
+    *,
+    clients: int = 8,
+    seconds: float = 15.0,
+    max_calls_per_client: int = 10_000,
+    pid: int | None = None,
+    seed: int = 0,
+    call_timeout: float = 60.0,
+    calls: list = CALLS,
+) -> LoadReport:
     """Each client opens its own MCP session and sends calls back to back until `seconds` pass."""
     report = LoadReport(clients=clients, seconds=seconds, rss_before_mb=rss_mb(pid))
     started = time.monotonic()
@@ -145,14 +173,18 @@ def main() -> None:
     calls = MIX if args.mix else CALLS
     summaries = []
     for clients in args.levels or [args.clients]:
-        report = anyio.run(lambda: run_load(args.url, clients=clients, seconds=args.seconds, pid=args.pid, calls=calls))
+        report = anyio.run(
+            lambda n=clients: run_load(args.url, clients=n, seconds=args.seconds, pid=args.pid, calls=calls)
+        )
         summaries.append(report.summary())
         print(json.dumps(summaries[-1], indent=1))
     if len(summaries) > 1:
         base = summaries[0]["calls_per_s"] or 1
         for s in summaries:
-            print(f"{s['clients']:>3} clients: {s['calls_per_s']:.1f} req/s ({s['calls_per_s'] / base:.2f}x), "
-                  f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
+            print(
+                f"{s['clients']:>3} clients: {s['calls_per_s']:.1f} req/s ({s['calls_per_s'] / base:.2f}x), "
+                f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}"
+            )
 
 
 if __name__ == "__main__":

@@ -72,11 +72,13 @@ def build(classics: int = CLASSICS, modern: int = MODERN) -> tuple[dict, list[di
     seen = {e["id"] for e in chosen}
     entries = chosen + [e for e in enriched if e["id"] not in seen]
     head = {
-        "license": {"name": "see ../shared/data/README.md (MyAnimeList anime-dataset-2023; anime-offline-database "
-                            "ids, ODbL-1.0; modb-extension synopses, AGPL-3.0; anime-mcp-server sample, MIT)"},
+        "license": {
+            "name": "see ../shared/data/README.md (MyAnimeList anime-dataset-2023; anime-offline-database "
+            "ids, ODbL-1.0; modb-extension synopses, AGPL-3.0; anime-mcp-server sample, MIT)"
+        },
         "repository": f"demo slice: the {classics} full entries with the most MyAnimeList members, the {modern} "
-                      "best-scored catalogue entries with a synopsis (TV, movie, ONA, untyped) of "
-                      "anime_catalogue_24901.json, and all of enriched_sample_28.json",
+        "best-scored catalogue entries with a synopsis (TV, movie, ONA, untyped) of "
+        "anime_catalogue_24901.json, and all of enriched_sample_28.json",
         "lastUpdate": "2024-06-22",
     }
     return head, entries
@@ -92,15 +94,18 @@ def dumps(head: dict, entries: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classics", type=int, default=CLASSICS, help="full entries, most MyAnimeList members first")
-    parser.add_argument("--modern", type=int, default=MODERN, help="catalogue entries with a synopsis, best score first")
+    parser.add_argument(
+        "--modern", type=int, default=MODERN, help="catalogue entries with a synopsis, best score first"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     head, entries = build(args.classics, args.modern)
     text = dumps(head, entries)
     size = len(text.encode("utf-8"))
     if size > MAX_BYTES:
-        print(f"error: the demo would be {size} bytes (limit {MAX_BYTES}); lower --classics or --modern",
-              file=sys.stderr)
+        print(
+            f"error: the demo would be {size} bytes (limit {MAX_BYTES}); lower --classics or --modern", file=sys.stderr
+        )
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

@@ -33,8 +33,10 @@ from index.texts import title_text
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT.parent / ".bench-cache"  # git-ignored
 RESULTS = ROOT / "results" / "passages.md"
-DATA = [ROOT.parent.parent / "shared" / "data" / "anime_mal_1822.json",
-        ROOT.parent.parent / "shared" / "data" / "enriched_sample_28.json"]
+DATA = [
+    ROOT.parent.parent / "shared" / "data" / "anime_mal_1822.json",
+    ROOT.parent.parent / "shared" / "data" / "enriched_sample_28.json",
+]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[])")
 RRF_K = 2
 
@@ -87,14 +89,21 @@ def main() -> None:
     flat = [s for ss in per_entry for s in ss]
     owner = np.array([i for i, ss in enumerate(per_entry) for _ in ss])
     sent = cached("sentences", flat, embedder.embed_documents)
-    print(f"{len(entries)} synopses, {len(flat)} passages ({len(flat) / len(entries):.1f} per synopsis), "
-          f"embedded in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    print(
+        f"{len(entries)} synopses, {len(flat)} passages ({len(flat) / len(entries):.1f} per synopsis), "
+        f"embedded in {time.perf_counter() - t0:.0f}s",
+        file=sys.stderr,
+    )
     raw = load_entries(tuple(str(p) for p in DATA))
-    lines = ["# Passage matching (max-sim over synopsis sentences) vs one pooled vector", "",
-             f"{len(entries)} entries with a synopsis, {len(flat)} passages "
-             f"({len(flat) / len(entries):.1f} per synopsis), model {embedder.text_model_name}.", "",
-             "| family | queries | pooled MRR / R@10 | max-sim MRR / R@10 | RRF(both) MRR / R@10 |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        "# Passage matching (max-sim over synopsis sentences) vs one pooled vector",
+        "",
+        f"{len(entries)} entries with a synopsis, {len(flat)} passages "
+        f"({len(flat) / len(entries):.1f} per synopsis), model {embedder.text_model_name}.",
+        "",
+        "| family | queries | pooled MRR / R@10 | max-sim MRR / R@10 | RRF(both) MRR / R@10 |",
+        "|---|---:|---:|---:|---:|",
+    ]
     results: dict[str, dict[str, list[int]]] = {}
     for family in ("f", "c", "a"):
         qs = load_query_set(ROOT / "queries_families.json", family) if family != "a" else None
@@ -102,7 +111,7 @@ def main() -> None:
         queries = [q for q in queries if q.get("relevant") and q.get("family", "a") == family]
         qv = np.asarray(embedder.embed_queries([q["query"] for q in queries]), dtype=np.float32)
         got: dict[str, list[int]] = {"pooled": [], "maxsim": [], "both": []}
-        for q, v in zip(queries, qv):
+        for q, v in zip(queries, qv, strict=True):
             p = pooled @ v
             m = np.full(len(entries), -1.0, dtype=np.float32)
             np.maximum.at(m, owner, sent @ v)
@@ -120,12 +129,18 @@ def main() -> None:
     del raw
     f = {k: metrics(v)[0] for k, v in results["f"].items()}
     gain = max(f["maxsim"], f["both"]) - f["pooled"]
-    lines += ["", "Decision: " + (
-        f"passages raise the vague-memory MRR by {gain:.3f}: worth a passage multivector in the index."
-        if gain > 0.02 else
-        f"passages do not help vague memories (best MRR change {gain:+.3f} over the pooled vector), so the index "
-        "keeps one pooled synopsis vector; a multivector per entry would cost ~4.6x the synopsis embedding work "
-        "for no gain with this model. Re-run with the multilingual `full` profile when its weights are present.")]
+    lines += [
+        "",
+        "Decision: "
+        + (
+            f"passages raise the vague-memory MRR by {gain:.3f}: worth a passage multivector in the index."
+            if gain > 0.02
+            else f"passages do not help vague memories (best MRR change {gain:+.3f} over the pooled vector), "
+            "so the index "
+            "keeps one pooled synopsis vector; a multivector per entry would cost ~4.6x the synopsis embedding work "
+            "for no gain with this model. Re-run with the multilingual `full` profile when its weights are present."
+        ),
+    ]
     text = "\n".join(lines) + "\n"
     RESULTS.write_text(text)
     print(text)

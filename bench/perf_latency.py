@@ -47,35 +47,63 @@ class Case:
 
 
 async def _query(rt: IndexRuntime, legs: list[Leg], qfilter: models.Filter | None, diversify=None) -> Any:
-    return await rt.store.query(fused_request(legs, settings=rt.engine.settings, query_filter=qfilter, limit=10,
-                                              with_payload=HIT_PAYLOAD, diversify_anchor=diversify))
+    return await rt.store.query(
+        fused_request(
+            legs,
+            settings=rt.engine.settings,
+            query_filter=qfilter,
+            limit=10,
+            with_payload=HIT_PAYLOAD,
+            diversify_anchor=diversify,
+        )
+    )
 
 
 def _stored_vectors(rt: IndexRuntime, ids: list[str]) -> Awaitable[list[models.Record]]:
-    return rt.store.retrieve([point_id(i) for i in ids], with_payload=False,
-                             with_vectors=list(rt.engine.settings.similar_weights))
+    return rt.store.retrieve(
+        [point_id(i) for i in ids], with_payload=False, with_vectors=list(rt.engine.settings.similar_weights)
+    )
 
 
 async def _bare_similar(rt: IndexRuntime, a: dict[str, Any]) -> Any:
     (record,) = await _stored_vectors(rt, [a["anime"]])
-    legs = [Leg(n, list(record.vector[n]), w) for n, w in rt.engine.settings.similar_weights.items()
-            if record.vector.get(n) is not None]
+    legs = [
+        Leg(n, list(record.vector[n]), w)
+        for n, w in rt.engine.settings.similar_weights.items()
+        if record.vector.get(n) is not None
+    ]
     return await _query(rt, legs, build_filter(None, exclude_point_ids=[str(record.id)]))
 
 
 async def _bare_recommend(rt: IndexRuntime, a: dict[str, Any]) -> Any:
     records = await _stored_vectors(rt, a["liked"])
-    legs = [Leg(n, models.RecommendQuery(recommend=models.RecommendInput(
-        positive=[list(r.vector[n]) for r in records], strategy=models.RecommendStrategy.AVERAGE_VECTOR)), w)
-        for n, w in rt.engine.settings.similar_weights.items() if all(r.vector.get(n) is not None for r in records)]
+    legs = [
+        Leg(
+            n,
+            models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=[list(r.vector[n]) for r in records], strategy=models.RecommendStrategy.AVERAGE_VECTOR
+                )
+            ),
+            w,
+        )
+        for n, w in rt.engine.settings.similar_weights.items()
+        if all(r.vector.get(n) is not None for r in records)
+    ]
     return await _query(rt, legs, build_filter(None, exclude_point_ids=[str(r.id) for r in records]))
 
 
 async def _bare_browse(rt: IndexRuntime, a: dict[str, Any]) -> Any:
     qfilter = build_filter(SearchFilters(**a["filters"]))
     key, direction = SORT_KEYS[a["sort_by"]]
-    await rt.store.query(models.QueryRequest(query=models.OrderByQuery(order_by=models.OrderBy(
-        key=key, direction=direction)), filter=qfilter, limit=10, with_payload=HIT_PAYLOAD))
+    await rt.store.query(
+        models.QueryRequest(
+            query=models.OrderByQuery(order_by=models.OrderBy(key=key, direction=direction)),
+            filter=qfilter,
+            limit=10,
+            with_payload=HIT_PAYLOAD,
+        )
+    )
     return await rt.store.count(qfilter)
 
 
@@ -97,26 +125,64 @@ def cases(texts: list[str], ids: list[str], pictures: list[str]) -> list[Case]:
         return await _query(rt, [*legs, Leg(IMAGE, await rt.engine._image_vector(a["image"]), 0.5)], None)
 
     return [
-        Case("search_anime", "search_anime", lambda i: {"query": q(i), "limit": 10},
-             lambda rt, a: rt.engine.search_text(a["query"], limit=10), bare_text),
-        Case("search_anime +filters", "search_anime", lambda i: {"query": q(i), "filters": FILTERS, "limit": 10},
-             lambda rt, a: rt.engine.search_text(a["query"], filters=SearchFilters(**FILTERS), limit=10),
-             lambda rt, a: bare_text(rt, a, tv_filter)),
-        Case("search_anime_by_image", "search_anime_by_image", lambda i: {"image": pic(i), "limit": 10},
-             lambda rt, a: rt.engine.search_image(a["image"], limit=10), bare_image, image=True),
-        Case("search_anime_multimodal", "search_anime_multimodal",
-             lambda i: {"query": q(i), "image": pic(i), "limit": 10},
-             lambda rt, a: rt.engine.search_multimodal(a["query"], a["image"], limit=10), bare_multimodal,
-             image=True),
-        Case("find_similar_anime", "find_similar_anime", lambda i: {"anime": anime(i), "limit": 10},
-             lambda rt, a: rt.engine.find_similar(a["anime"], limit=10), _bare_similar),
-        Case("recommend_anime", "recommend_anime", lambda i: {"liked": [anime(i), anime(i + 7)], "limit": 10},
-             lambda rt, a: rt.engine.recommend(a["liked"], limit=10), _bare_recommend),
-        Case("browse_anime", "browse_anime", lambda i: {"filters": BROWSE, "sort_by": "score", "limit": 10},
-             lambda rt, a: rt.engine.browse(SearchFilters(**BROWSE), sort_by="score", limit=10), _bare_browse),
-        Case("get_anime", "get_anime", lambda i: {"anime": anime(i)},
-             lambda rt, a: rt.engine.get_entry(a["anime"]),
-             lambda rt, a: rt.store.retrieve([point_id(a["anime"])], with_payload=True)),
+        Case(
+            "search_anime",
+            "search_anime",
+            lambda i: {"query": q(i), "limit": 10},
+            lambda rt, a: rt.engine.search_text(a["query"], limit=10),
+            bare_text,
+        ),
+        Case(
+            "search_anime +filters",
+            "search_anime",
+            lambda i: {"query": q(i), "filters": FILTERS, "limit": 10},
+            lambda rt, a: rt.engine.search_text(a["query"], filters=SearchFilters(**FILTERS), limit=10),
+            lambda rt, a: bare_text(rt, a, tv_filter),
+        ),
+        Case(
+            "search_anime_by_image",
+            "search_anime_by_image",
+            lambda i: {"image": pic(i), "limit": 10},
+            lambda rt, a: rt.engine.search_image(a["image"], limit=10),
+            bare_image,
+            image=True,
+        ),
+        Case(
+            "search_anime_multimodal",
+            "search_anime_multimodal",
+            lambda i: {"query": q(i), "image": pic(i), "limit": 10},
+            lambda rt, a: rt.engine.search_multimodal(a["query"], a["image"], limit=10),
+            bare_multimodal,
+            image=True,
+        ),
+        Case(
+            "find_similar_anime",
+            "find_similar_anime",
+            lambda i: {"anime": anime(i), "limit": 10},
+            lambda rt, a: rt.engine.find_similar(a["anime"], limit=10),
+            _bare_similar,
+        ),
+        Case(
+            "recommend_anime",
+            "recommend_anime",
+            lambda i: {"liked": [anime(i), anime(i + 7)], "limit": 10},
+            lambda rt, a: rt.engine.recommend(a["liked"], limit=10),
+            _bare_recommend,
+        ),
+        Case(
+            "browse_anime",
+            "browse_anime",
+            lambda i: {"filters": BROWSE, "sort_by": "score", "limit": 10},
+            lambda rt, a: rt.engine.browse(SearchFilters(**BROWSE), sort_by="score", limit=10),
+            _bare_browse,
+        ),
+        Case(
+            "get_anime",
+            "get_anime",
+            lambda i: {"anime": anime(i)},
+            lambda rt, a: rt.engine.get_entry(a["anime"]),
+            lambda rt, a: rt.store.retrieve([point_id(a["anime"])], with_payload=True),
+        ),
     ]
 
 
@@ -125,6 +191,7 @@ def _checked(client: Any, tool: str) -> Call:
         result = await client.call_tool(tool, args)
         if result.is_error:
             raise RuntimeError(f"{tool} failed: {result.content}")
+
     return call
 
 
@@ -137,8 +204,9 @@ async def image_search_error(rt: IndexRuntime, picture: str) -> str | None:
     return None
 
 
-async def interleaved(all_cases: list[Case], rt: IndexRuntime, clients: dict[str, Any], rounds: int,
-                      block: int = 10) -> None:
+async def interleaved(
+    all_cases: list[Case], rt: IndexRuntime, clients: dict[str, Any], rounds: int, block: int = 10
+) -> None:
     """Time `rounds` calls of every case at every layer, in blocks of `block` calls per layer, the layer
     order rotating from block to block. Each block starts with one untimed call: the layers live in three
     processes (this one, the stdio and the HTTP server), and a process that just sat idle while the

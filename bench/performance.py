@@ -2,10 +2,11 @@
 
 Why: every layer above the store (engine, MCP framing, stdio, HTTP) must cost little next to the "bare" work
 (query encoding + the raw store calls, bench/perf_latency.py), and the HTTP server must use concurrency. One
-command, bounded loops, loopback only; every process (this one, the stdio server, the HTTP server) opens its own copy of the index,
-since an embedded index is locked by the process that opened it. Latency and throughput are measured with the
-query and result caches off (the queries repeat; a cache would time itself); bench/cold_start.py times a repeat
-with them on against the same query with them off, and the cold start (median of fresh processes).
+command, bounded loops, loopback only; every process (this one, the stdio server, the HTTP server) opens its own
+copy of the index, since an embedded index is locked by the process that opened it. Latency and throughput are
+measured with the query and result caches off (the queries repeat; a cache would time itself);
+bench/cold_start.py times a repeat with them on against the same query with them off, and the cold start
+(median of fresh processes).
 
     ANIME_MCP_DATA_DIR=/tmp/idx_bench .venv/bin/python -m bench.performance [--quick]
 Writes bench/results/performance-cpu.md (and .json).
@@ -75,8 +76,14 @@ def search_ok(result: Any) -> None:
 
 
 def start_http(env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
@@ -96,8 +103,9 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return t.user + t.system
 
 
-async def throughput(url: str, texts: list[str], per_level: int, server: psutil.Process,
-                     ids: list[str] | None = None) -> dict[int, dict[str, float]]:
+async def throughput(
+    url: str, texts: list[str], per_level: int, server: psutil.Process, ids: list[str] | None = None
+) -> dict[int, dict[str, float]]:
     """1, 8 and 32 concurrent MCP clients over HTTP, each sending calls back to back; with the CPU time
     the server and this client process spent per request (they share the machine's cores). With `ids`, the
     assistant-like mix of bench/load_test.py (60% search, 20% get, 10% similar, 10% browse), else searches only."""
@@ -113,8 +121,9 @@ async def throughput(url: str, texts: list[str], per_level: int, server: psutil.
     for clients in (1, 8, 32):
         each = max(2, per_level // clients)
         lat: list[float] = []
+        ready = asyncio.Event()
 
-        async def worker(w: int) -> None:
+        async def worker(w: int, ready: asyncio.Event = ready, each: int = each, lat: list[float] = lat) -> None:
             async with Client(url) as c:
                 await c.call_tool("search_anime", {"query": texts[w % len(texts)], "limit": 10})  # session warm
                 await ready.wait()
@@ -126,17 +135,21 @@ async def throughput(url: str, texts: list[str], per_level: int, server: psutil.
                     if result.is_error:
                         raise RuntimeError(f"{tool} failed: {result.content}")
 
-        ready = asyncio.Event()
         tasks = [asyncio.create_task(worker(w)) for w in range(clients)]
         await asyncio.sleep(0.5 + 0.05 * clients)  # let every session open before the clock starts
         t0, server0, client0 = time.perf_counter(), cpu_seconds(server), cpu_seconds(me)
         ready.set()
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
-        out[clients] = {"requests": len(lat), "rps": len(lat) / wall, "p50": pct(lat, 50), "p99": pct(lat, 99),
-                        "server_cpu_ms": (cpu_seconds(server) - server0) * 1000 / len(lat),
-                        "client_cpu_ms": (cpu_seconds(me) - client0) * 1000 / len(lat),
-                        "cores_busy": (cpu_seconds(server) - server0 + cpu_seconds(me) - client0) / wall}
+        out[clients] = {
+            "requests": len(lat),
+            "rps": len(lat) / wall,
+            "p50": pct(lat, 50),
+            "p99": pct(lat, 99),
+            "server_cpu_ms": (cpu_seconds(server) - server0) * 1000 / len(lat),
+            "client_cpu_ms": (cpu_seconds(me) - client0) * 1000 / len(lat),
+            "cores_busy": (cpu_seconds(server) - server0 + cpu_seconds(me) - client0) / wall,
+        }
     return out
 
 
@@ -144,8 +157,9 @@ async def queries_for_memory(url: str, texts: list[str], n: int) -> int:
     async with Client(url) as c:
         done = 0
         while done < n:
-            await asyncio.gather(*[c.call_tool("search_anime", {"query": texts[(done + j) % len(texts)], "limit": 10})
-                                   for j in range(8)])
+            await asyncio.gather(
+                *[c.call_tool("search_anime", {"query": texts[(done + j) % len(texts)], "limit": 10}) for j in range(8)]
+            )
             done += 8
     return done
 
@@ -158,8 +172,15 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-async def measure(texts: list[str], rounds: int, per_level: int, mem_q: int, copies: dict[str, Path],
-                  cold_runs: int = 5, cache_rounds: int = 200) -> dict[str, Any]:
+async def measure(
+    texts: list[str],
+    rounds: int,
+    per_level: int,
+    mem_q: int,
+    copies: dict[str, Path],
+    cold_runs: int = 5,
+    cache_rounds: int = 200,
+) -> dict[str, Any]:
     from server.app import build_server
     from server.state import AppState
 
@@ -175,8 +196,9 @@ async def measure(texts: list[str], rounds: int, per_level: int, mem_q: int, cop
         rt = await open_runtime(create=False, storage=StorageSettings(data_dir=copies["in-process"]))
         stack.push_async_callback(rt.close)
         r["entries"] = (await rt.engine.stats()).entries
-        r["models"] = {k: rt.embedder.describe()[k] for k in ("text_model", "text_precision", "image_model",
-                                                               "image_pretrained")}
+        r["models"] = {
+            k: rt.embedder.describe()[k] for k in ("text_model", "text_precision", "image_model", "image_pretrained")
+        }
         records, _ = await rt.store.scroll(limit=60, with_payload=["anime_id"])
         ids = [rec.payload["anime_id"] for rec in records]
         pics = pictures(16)
@@ -189,8 +211,12 @@ async def measure(texts: list[str], rounds: int, per_level: int, mem_q: int, cop
             return rt
 
         clients = {"mcp in-process": await stack.enter_async_context(Client(build_server(AppState(loader=loader))))}
-        params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "serve"],
-                                       env={**env, "ANIME_MCP_DATA_DIR": str(copies["stdio"])}, cwd=str(ROOT))
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "server.cli", "serve"],
+            env={**env, "ANIME_MCP_DATA_DIR": str(copies["stdio"])},
+            cwd=str(ROOT),
+        )
         clients["stdio"] = await stack.enter_async_context(Client(params))
 
         port = free_port()
@@ -219,19 +245,27 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def render(r: dict[str, Any], quick: bool) -> str:
-    rows = ["| tool | bare p50 / p99 ms | engine | MCP in-process | MCP stdio | MCP streamable HTTP |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| tool | bare p50 / p99 ms | engine | MCP in-process | MCP stdio | MCP streamable HTTP |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, layers in r["latency"].items():
         bare = layers["bare"]["p50"]
         cells = [f"{v['p50']:.1f} / {v['p99']:.1f} ({v['p50'] / bare:.2f}x)" for k, v in layers.items() if k != "bare"]
         rows.append(f"| {name} | {bare:.1f} / {layers['bare']['p99']:.1f} | " + " | ".join(cells) + " |")
+
     def table(tp: dict) -> list[str]:
-        rows = ["| concurrent HTTP clients | requests | req/s | p50 ms | p99 ms | req/s vs 1 client | "
-                "server CPU ms/req | client CPU ms/req | cores busy |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        rows = [
+            "| concurrent HTTP clients | requests | req/s | p50 ms | p99 ms | req/s vs 1 client | "
+            "server CPU ms/req | client CPU ms/req | cores busy |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for c, v in tp.items():
-            rows.append(f"| {c} | {v['requests']} | {v['rps']:.1f} | {v['p50']:.1f} | {v['p99']:.1f} | "
-                        f"{v['rps'] / tp[1]['rps']:.2f}x | {v['server_cpu_ms']:.1f} | {v['client_cpu_ms']:.1f} | "
-                        f"{v['cores_busy']:.2f} |")
+            rows.append(
+                f"| {c} | {v['requests']} | {v['rps']:.1f} | {v['p50']:.1f} | {v['p99']:.1f} | "
+                f"{v['rps'] / tp[1]['rps']:.2f}x | {v['server_cpu_ms']:.1f} | {v['client_cpu_ms']:.1f} | "
+                f"{v['cores_busy']:.2f} |"
+            )
         return rows
 
     tp, mixed = _levels(r["throughput"]), _levels(r["throughput_mixed"])
@@ -239,33 +273,64 @@ def render(r: dict[str, Any], quick: bool) -> str:
     stdio_ratio = search["stdio"]["p50"] / search["bare"]["p50"]
     tp_ratio = tp[32]["rps"] / tp[1]["rps"]
     mix_ratio = mixed[32]["rps"] / mixed[1]["rps"]
-    t1 = ("HOLD" if stdio_ratio <= 1.3 else "MISS") + f": stdio search_anime p50 = {stdio_ratio:.2f}x bare (target <= 1.3x)"
-    t2 = ("HOLD" if tp_ratio >= 3 else "MISS") + f": 32-client throughput = {tp_ratio:.2f}x the 1-client rate (target >= 3x)"
-    t3 = ("HOLD" if mix_ratio >= 3 else "MISS") + f": mixed workload, 32 clients = {mix_ratio:.2f}x one client (target >= 3x)"
+    t1 = (
+        "HOLD" if stdio_ratio <= 1.3 else "MISS"
+    ) + f": stdio search_anime p50 = {stdio_ratio:.2f}x bare (target <= 1.3x)"
+    t2 = (
+        "HOLD" if tp_ratio >= 3 else "MISS"
+    ) + f": 32-client throughput = {tp_ratio:.2f}x the 1-client rate (target >= 3x)"
+    t3 = (
+        "HOLD" if mix_ratio >= 3 else "MISS"
+    ) + f": mixed workload, 32 clients = {mix_ratio:.2f}x one client (target >= 3x)"
     m = r["models"]
-    images = ("" if not r["image_error"] else f" Image tools left out: {r['image_error']}")
-    return "\n".join([
-        f"# Performance ({'quick' if quick else 'full'} run, CPU)", "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; index {r['entries']} entries, copies of {r['source']}; "
-        f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, text model {m['text_model']} "
-        f"({m['text_precision']}), image model {m['image_model']} ({Path(str(m['image_pretrained'])).name}); {r['rounds']} timed calls per tool and layer, queries from "
-        "bench/queries.json, limit 10. The layers are timed interleaved (blocks of 10 calls per layer, each after one "
-        "untimed call, in a rotating order) so machine drift lands on all of them alike. The benchmark client runs on the same "
-        "machine and takes CPU from the server. HTTP server run with ANIME_MCP_RATE_LIMIT_PER_MINUTE=0 (the "
-        "default 120 calls/min per client would cap the load test)." + images, "",
-        "## Latency per tool", "",
-        "Cells: p50 / p99 ms (p50 / bare p50). 'bare' = query encoding + the raw store calls with the same request "
-        "(bench/perf_latency.py).", "", *rows, "",
-        "## Throughput (streamable HTTP, loopback, caches off)", "", "search_anime only:", "", *table(tp), "",
-        "Mixed (60% search_anime, 20% get_anime, 10% find_similar_anime, 10% browse_anime; bench/load_test.py MIX):",
-        "", *table(mixed), "",
-        "## Memory, disk, cold start", "",
-        f"- server RSS after load (HTTP, after the latency rounds): {r['rss_after_load_mb']:.0f} MiB",
-        f"- server RSS after {r['mem_queries']} more queries: {r['rss_after_queries_mb']:.0f} MiB",
-        f"- index on disk: {r['disk_mb']:.1f} MiB", "",
-        *render_startup(r["cold_start"], r["cache"])[:-1], f"- {t1}", f"- {t2}", f"- {t3}", "",
-    ])
+    images = "" if not r["image_error"] else f" Image tools left out: {r['image_error']}"
+    return "\n".join(
+        [
+            f"# Performance ({'quick' if quick else 'full'} run, CPU)",
+            "",
+            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}; index {r['entries']} entries, copies of {r['source']}; "
+            f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, text model {m['text_model']} "
+            f"({m['text_precision']}), image model {m['image_model']} ({Path(str(m['image_pretrained'])).name}); "
+            f"{r['rounds']} timed calls per tool and layer, queries from "
+            "bench/queries.json, limit 10. The layers are timed interleaved (blocks of 10 calls per layer, each after "
+            "one "
+            "untimed call, in a rotating order) so machine drift lands on all of them alike. The benchmark client "
+            "runs on the same "
+            "machine and takes CPU from the server. HTTP server run with ANIME_MCP_RATE_LIMIT_PER_MINUTE=0 (the "
+            "default 120 calls/min per client would cap the load test)." + images,
+            "",
+            "## Latency per tool",
+            "",
+            "Cells: p50 / p99 ms (p50 / bare p50). 'bare' = query encoding + the raw store calls with the same request "
+            "(bench/perf_latency.py).",
+            "",
+            *rows,
+            "",
+            "## Throughput (streamable HTTP, loopback, caches off)",
+            "",
+            "search_anime only:",
+            "",
+            *table(tp),
+            "",
+            "Mixed (60% search_anime, 20% get_anime, 10% find_similar_anime, 10% browse_anime; bench/load_test.py "
+            "MIX):",
+            "",
+            *table(mixed),
+            "",
+            "## Memory, disk, cold start",
+            "",
+            f"- server RSS after load (HTTP, after the latency rounds): {r['rss_after_load_mb']:.0f} MiB",
+            f"- server RSS after {r['mem_queries']} more queries: {r['rss_after_queries_mb']:.0f} MiB",
+            f"- index on disk: {r['disk_mb']:.1f} MiB",
+            "",
+            *render_startup(r["cold_start"], r["cache"])[:-1],
+            f"- {t1}",
+            f"- {t2}",
+            f"- {t3}",
+            "",
+        ]
+    )
 
 
 async def main() -> int:

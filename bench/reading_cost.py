@@ -42,8 +42,15 @@ async def main() -> None:
     args = ap.parse_args()
     rt = await open_runtime(warmup=True)
     variants = {
-        "plain fusion (no reading, no priors)": SearchEngine(rt.store, rt.embedder, SearchSettings(**_plain(), default_weights=SearchSettings().default_weights), image_fetcher=rt.fetcher),
-        "product (reading, titles, names, priors)": SearchEngine(rt.store, rt.embedder, SearchSettings(), image_fetcher=rt.fetcher),
+        "plain fusion (no reading, no priors)": SearchEngine(
+            rt.store,
+            rt.embedder,
+            SearchSettings(**_plain(), default_weights=SearchSettings().default_weights),
+            image_fetcher=rt.fetcher,
+        ),
+        "product (reading, titles, names, priors)": SearchEngine(
+            rt.store, rt.embedder, SearchSettings(), image_fetcher=rt.fetcher
+        ),
     }
     for engine in variants.values():
         engine.page_cache = None
@@ -57,12 +64,20 @@ async def main() -> None:
                 times[name].append(1000 * (time.perf_counter() - t0))
     await rt.close()
     base = statistics.median(times[next(iter(variants))])
-    lines = ["# Cost of reading the query (engine level, caches off)", "",
-             f"{len(qs)} queries x {args.rounds} rounds, variants alternating per query; index {os.environ.get('ANIME_MCP_DATA_DIR')}.", "",
-             "| variant | p50 ms | p90 ms | p50 vs plain |", "|---|---:|---:|---:|"]
+    lines = [
+        "# Cost of reading the query (engine level, caches off)",
+        "",
+        f"{len(qs)} queries x {args.rounds} rounds, variants alternating per query; index "
+        f"{os.environ.get('ANIME_MCP_DATA_DIR')}.",
+        "",
+        "| variant | p50 ms | p90 ms | p50 vs plain |",
+        "|---|---:|---:|---:|",
+    ]
     for name, t in times.items():
         t = sorted(t)
-        lines.append(f"| {name} | {statistics.median(t):.1f} | {t[int(0.9 * len(t))]:.1f} | {statistics.median(t) / base:.2f}x |")
+        lines.append(
+            f"| {name} | {statistics.median(t):.1f} | {t[int(0.9 * len(t))]:.1f} | {statistics.median(t) / base:.2f}x |"
+        )
     text = "\n".join(lines) + "\n"
     OUT.write_text(text)
     print(text)

@@ -24,21 +24,24 @@ REPO = ROOT.parent
 class Family:
     key: str
     name: str
-    kind: str                          # "known" (MRR, Recall@1/@10) or "intent" (precision@5/@10 by a rule)
-    target: tuple[str, float] | None   # (metric, minimum) from issue 12, for the 1,822-entry set
+    kind: str  # "known" (MRR, Recall@1/@10) or "intent" (precision@5/@10 by a rule)
+    target: tuple[str, float] | None  # (metric, minimum) from issue 12, for the 1,822-entry set
     multilingual_only: bool = False
 
 
-FAMILIES: dict[str, Family] = {f.key: f for f in (
-    Family("a", "long descriptions (bench/queries.json)", "known", ("mrr", 0.867)),
-    Family("b", "bare, partial, misspelled and English titles", "known", ("mrr", 0.85)),
-    Family("c", "short ideas (2-6 words)", "known", ("mrr", 0.85)),
-    Family("d", "intents: facts and wishes", "intent", ("p@5", 0.80)),
-    Family("e", "people and characters (enriched entries)", "known", None),
-    Family("f", "vague memories in other words", "known", ("mrr", 0.50)),
-    Family("g", "Japanese titles: kana/kanji and romanisations", "known", None),
-    Family("h", "descriptions in other languages", "known", None, multilingual_only=True),
-)}
+FAMILIES: dict[str, Family] = {
+    f.key: f
+    for f in (
+        Family("a", "long descriptions (bench/queries.json)", "known", ("mrr", 0.867)),
+        Family("b", "bare, partial, misspelled and English titles", "known", ("mrr", 0.85)),
+        Family("c", "short ideas (2-6 words)", "known", ("mrr", 0.85)),
+        Family("d", "intents: facts and wishes", "intent", ("p@5", 0.80)),
+        Family("e", "people and characters (enriched entries)", "known", None),
+        Family("f", "vague memories in other words", "known", ("mrr", 0.50)),
+        Family("g", "Japanese titles: kana/kanji and romanisations", "known", None),
+        Family("h", "descriptions in other languages", "known", None, multilingual_only=True),
+    )
+}
 
 # A text model is taken as multilingual when its name says so (bge-m3 is the `full` profile's model).
 MULTILINGUAL_MARKERS = ("bge-m3", "multilingual", "labse", "xlm", "e5-", "gte-multi", "jina-embeddings-v3")
@@ -49,7 +52,8 @@ VAGUE_MAX_SHARE = 0.25
 RULE_MIN_MATCHES = 5
 
 # English function words, plus the filler people put around a memory ("that anime I watched"): not content.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being below between
 both but by can could did do does doing down during each even ever few for from further get got had has have
 having he her here hers herself him himself his how i if in into is it its itself just like me more most my
@@ -59,7 +63,8 @@ were what when where which while who whom why will with would you your yours you
 something someone somebody thing things kind sort lot really pretty maybe think thought remember remembered
 forget forgot watched watch saw seen called name named anime show series cartoon episode episodes im dont
 wasnt isnt theres thats whats was were
-""".split())
+""".split()
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -81,13 +86,15 @@ def content_words(text: str) -> set[str]:
 
 # ---------------------------------------------------------------- the data the judgements are checked against
 
+
 def _mal(e: dict[str, Any]) -> dict[str, Any]:
     return ((e.get("statistics") or {}).get("mal") or {}) if isinstance(e.get("statistics"), dict) else {}
 
 
 def entry_titles(e: dict[str, Any]) -> list[str]:
-    return [t for t in [e.get("title"), e.get("title_english"), e.get("title_japanese"), *(e.get("synonyms") or [])]
-            if t]
+    return [
+        t for t in [e.get("title"), e.get("title_english"), e.get("title_japanese"), *(e.get("synonyms") or [])] if t
+    ]
 
 
 def entry_studios(e: dict[str, Any]) -> list[str]:
@@ -121,8 +128,21 @@ def load_entries(paths: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------- intent rules
 
-RULE_KEYS = {"genres_any", "genres_all", "genres_none", "types", "year_min", "year_max", "studios_any", "score_min",
-             "members_min", "synopsis_any", "synopsis_none", "episodes_min", "episodes_max"}
+RULE_KEYS = {
+    "genres_any",
+    "genres_all",
+    "genres_none",
+    "types",
+    "year_min",
+    "year_max",
+    "studios_any",
+    "score_min",
+    "members_min",
+    "synopsis_any",
+    "synopsis_none",
+    "episodes_min",
+    "episodes_max",
+}
 
 
 def _word_hit(patterns: list[str], text: str) -> bool:
@@ -170,9 +190,10 @@ def rule_matches(rule: dict[str, Any], e: dict[str, Any]) -> bool:
 
 # ---------------------------------------------------------------- loading and checking a query file
 
+
 @dataclass
 class QuerySet:
-    corpus: str                       # "mal_1822" or "catalogue_24901"
+    corpus: str  # "mal_1822" or "catalogue_24901"
     label: str
     datasets: tuple[str, ...]
     queries: list[dict[str, Any]]
@@ -216,16 +237,19 @@ def check_queries(qs: QuerySet) -> None:
             who = (q.get("person") or "").lower()
             naming = {i for i, e in qs.entries.items() if who and who in entry_people(e).lower()}
             if not who or naming != set(rel):
-                problems.append(f"{text!r}: person {q.get('person')!r} is named by {sorted(naming)}, "
-                                f"relevant lists {sorted(rel)}")
+                problems.append(
+                    f"{text!r}: person {q.get('person')!r} is named by {sorted(naming)}, relevant lists {sorted(rel)}"
+                )
         if fam == "f":
             words = content_words(text)
             for r in rel:
                 e = qs.entries[r]
                 shared = words & content_words(" ".join([*entry_titles(e), e.get("synopsis") or ""]))
                 if not words or len(shared) / len(words) >= VAGUE_MAX_SHARE:
-                    problems.append(f"{text!r}: shares {len(shared)}/{len(words)} content words with {r} "
-                                    f"({sorted(shared)}); rephrase (limit {VAGUE_MAX_SHARE:.0%})")
+                    problems.append(
+                        f"{text!r}: shares {len(shared)}/{len(words)} content words with {r} "
+                        f"({sorted(shared)}); rephrase (limit {VAGUE_MAX_SHARE:.0%})"
+                    )
     if problems:
         raise JudgementError(f"{len(problems)} bad judgement(s) in the {qs.label} queries:\n  " + "\n  ".join(problems))
 
@@ -248,6 +272,7 @@ def load_query_set(path: Path, family: str | None = None) -> QuerySet:
 
 # ---------------------------------------------------------------- scoring
 
+
 def score_known(ranked: list[list[str]], queries: list[dict[str, Any]]) -> dict[str, float]:
     """Recall@k = share of the relevant ids in the top k (capped at k); MRR = mean 1/rank of the first relevant."""
     r1 = r10 = mrr = 0.0
@@ -265,8 +290,9 @@ def precision_at(ids: list[str], rule: dict[str, Any], entries: dict[str, dict[s
     return sum(1 for i in ids[:k] if i in entries and rule_matches(rule, entries[i])) / k
 
 
-def score_intent(ranked: list[list[str]], queries: list[dict[str, Any]],
-                 entries: dict[str, dict[str, Any]]) -> dict[str, float]:
+def score_intent(
+    ranked: list[list[str]], queries: list[dict[str, Any]], entries: dict[str, dict[str, Any]]
+) -> dict[str, float]:
     n = max(len(queries), 1)
     p5 = sum(precision_at(ids, q["rule"], entries, 5) for ids, q in zip(ranked, queries, strict=True))
     p10 = sum(precision_at(ids, q["rule"], entries, 10) for ids, q in zip(ranked, queries, strict=True))

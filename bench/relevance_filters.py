@@ -12,11 +12,33 @@ from typing import Any
 from index.search.engine import SearchEngine
 from index.search.filters import SearchFilters
 
-GENRES = ["Action", "Adventure", "Comedy", "Drama", "Fantasy", "Romance", "Sci-Fi", "Supernatural", "Horror",
-          "Mystery", "Sports", "Slice of Life", "Ecchi", "Suspense"]
+GENRES = [
+    "Action",
+    "Adventure",
+    "Comedy",
+    "Drama",
+    "Fantasy",
+    "Romance",
+    "Sci-Fi",
+    "Supernatural",
+    "Horror",
+    "Mystery",
+    "Sports",
+    "Slice of Life",
+    "Ecchi",
+    "Suspense",
+]
 TYPES = ["TV", "MOVIE", "OVA", "SPECIAL", "ONA"]
-FILTER_QUERIES = ["a story about friendship", "war and giant robots", "a girl with magic powers", "funny school life",
-                  "a dark mystery", "sports team", "love triangle", "space adventure"]
+FILTER_QUERIES = [
+    "a story about friendship",
+    "war and giant robots",
+    "a girl with magic powers",
+    "funny school life",
+    "a dark mystery",
+    "sports team",
+    "love triangle",
+    "space adventure",
+]
 
 
 def random_filters(rng: random.Random, years: tuple[int, int]) -> dict[str, Any]:
@@ -93,6 +115,11 @@ async def filter_check(engine: SearchEngine, n: int, seed: int = 7) -> dict[str,
                 for b in violations(hit, f):
                     read_violations += 1
                     problems.append(f"{query!r} {f} (words read): {hit.id} {b}")
-    return {"combinations": checked, "violations_or_short": len(problems), "short_pages": short,
-            "no_match_combinations": empty_ok, "violations_with_words_read": read_violations,
-            "examples": problems[:10]}
+    return {
+        "combinations": checked,
+        "violations_or_short": len(problems),
+        "short_pages": short,
+        "no_match_combinations": empty_ok,
+        "violations_with_words_read": read_violations,
+        "examples": problems[:10],
+    }

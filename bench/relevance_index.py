@@ -33,9 +33,13 @@ def searched_texts(entry):  # type: ignore[no-untyped-def]
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, required=True)
-    ap.add_argument("--batch-size", type=int, default=1024,
-                    help="entries per write: every write is flushed, and the flushes, not the embedding, "
-                         "dominated with the default 64")
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=1024,
+        help="entries per write: every write is flushed, and the flushes, not the embedding, "
+        "dominated with the default 64",
+    )
     ap.add_argument("paths", type=Path, nargs="+")
     args = ap.parse_args()
     ingest.vector_texts = searched_texts  # the ingestor reads texts through this module-level name
@@ -49,9 +53,9 @@ async def main() -> int:
             print(f"indexed {done} entries", file=sys.stderr, flush=True)
 
     try:
-        summary = await ingest.Ingestor(rt.store, rt.embedder, rt.fetcher, batch_size=args.batch_size,
-                                        fetch_images=False).ingest_paths(
-            args.paths, progress=progress)
+        summary = await ingest.Ingestor(
+            rt.store, rt.embedder, rt.fetcher, batch_size=args.batch_size, fetch_images=False
+        ).ingest_paths(args.paths, progress=progress)
     finally:
         await rt.close()
     print(f"indexed: {summary.line()} (vectors: {sorted(SearchSettings().default_weights)})", file=sys.stderr)

@@ -45,8 +45,7 @@ def verdicts(families: dict[str, dict[str, dict[str, Any]]], baselines: list[str
     return out
 
 
-def family_table(families: dict[str, dict[str, dict[str, Any]]], baselines: list[str],
-                 p50: dict[str, float]) -> str:
+def family_table(families: dict[str, dict[str, dict[str, Any]]], baselines: list[str], p50: dict[str, float]) -> str:
     v = verdicts(families, baselines)
     head = ["family", "n", "metric", PRODUCT, *baselines, "target", "product beats all", "p50 ms"]
     out = ["| " + " | ".join(head) + " |", "|---|---:|---|" + "---:|" * (1 + len(baselines)) + "---|---|---:|"]
@@ -54,16 +53,20 @@ def family_table(families: dict[str, dict[str, dict[str, Any]]], baselines: list
         n = families[fam][PRODUCT]["n"]
         tgt = "–" if r["target"] is None else f"≥ {r['target']:.3f} **{'HOLD' if r['target_holds'] else 'MISS'}**"
         vals = " | ".join(f"{r['values'][c]:.3f}" for c in [PRODUCT, *baselines])
-        out.append(f"| ({fam}) {FAMILIES[fam].name} | {n} | {r['metric']} | {vals} | {tgt} | "
-                   f"{('yes (tie at 1.0)' if r['tie_at_ceiling'] else 'yes') if r['beats_all'] else 'NO'} | "
-                   f"{p50.get(fam, 0):.1f} |")
+        out.append(
+            f"| ({fam}) {FAMILIES[fam].name} | {n} | {r['metric']} | {vals} | {tgt} | "
+            f"{('yes (tie at 1.0)' if r['tie_at_ceiling'] else 'yes') if r['beats_all'] else 'NO'} | "
+            f"{p50.get(fam, 0):.1f} |"
+        )
     return "\n".join(out)
 
 
 def detail_table(families: dict[str, dict[str, dict[str, Any]]]) -> str:
     """The secondary metrics: Recall@1/@10 for known-item families, precision@10 and the random rate for intents."""
-    out = ["| family | configuration | MRR | Recall@1 | Recall@10 | p@5 | p@10 | random p |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| family | configuration | MRR | Recall@1 | Recall@10 | p@5 | p@10 | random p |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for fam, by_config in families.items():
         for name, m in by_config.items():
             cells = [m.get(k) for k in ("mrr", "recall@1", "recall@10", "p@5", "p@10", "random_p")]

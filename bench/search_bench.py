@@ -76,9 +76,13 @@ def pictures(n: int, seed: int = 0) -> list[str]:
 
 
 def machine() -> dict:
-    return {"cpu_cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu_cores": os.cpu_count(),
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 async def timed(n: int, call: Callable[[int], Awaitable[object]]) -> dict:
@@ -88,8 +92,12 @@ async def timed(n: int, call: Callable[[int], Awaitable[object]]) -> dict:
         await call(i)
         times.append(time.perf_counter() - start)
     ms = np.asarray(times) * 1000
-    return {"n": n, "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "mean_ms": float(ms.mean())}
+    return {
+        "n": n,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "mean_ms": float(ms.mean()),
+    }
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -127,9 +135,13 @@ async def run(args: argparse.Namespace) -> dict:
             summary = await ingestor.ingest_entries(entries(), progress=bar)
             index_s = time.perf_counter() - t0
             progress(f"indexed: {summary.line()}")
-            info.update(entries_indexed=summary.indexed, entries_failed=len(summary.failed), index_s=index_s,
-                        entries_per_s=summary.indexed / index_s if index_s else 0.0,
-                        vectors_embedded=summary.vectors_embedded)
+            info.update(
+                entries_indexed=summary.indexed,
+                entries_failed=len(summary.failed),
+                index_s=index_s,
+                entries_per_s=summary.indexed / index_s if index_s else 0.0,
+                vectors_embedded=summary.vectors_embedded,
+            )
             info["disk_bytes"] = disk_bytes(Path(tmp))
             info["rss_mb_after_index"] = psutil.Process().memory_info().rss / 2**20
 
@@ -150,10 +162,12 @@ async def run(args: argparse.Namespace) -> dict:
                 "search_image": lambda i: engine.search_image(images[i % len(images)]),
                 "search_multimodal": lambda i: engine.search_multimodal(q(i), images[i % len(images)]),
                 "find_similar": lambda i: engine.find_similar(sample[i]),
-                "recommend (2 liked, 1 disliked)": lambda i: engine.recommend(sample[3 * i: 3 * i + 2],
-                                                                               [sample[3 * i + 2]]),
+                "recommend (2 liked, 1 disliked)": lambda i: engine.recommend(
+                    sample[3 * i : 3 * i + 2], [sample[3 * i + 2]]
+                ),
                 "browse score+genre, facets=[type]": lambda i: engine.browse(
-                    SearchFilters(genres=[genre]), sort_by="score", facets=["type"]),
+                    SearchFilters(genres=[genre]), sort_by="score", facets=["type"]
+                ),
                 "get_entry": lambda i: engine.get_entry(sample[i]),
             }
             info["filter_genre"] = genre
@@ -181,26 +195,33 @@ def _load_remark(machine: dict) -> str:
 def markdown(info: dict, note: str) -> str:
     m = info["machine"]
     lines = [
-        f"# Search benchmark: `{Path(info['file']).name}`", "",
+        f"# Search benchmark: `{Path(info['file']).name}`",
+        "",
         f"Machine: {m['cpu_cores']} CPU cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}, no GPU. "
-        f"Load average at start {m['load_avg_at_start']}, at end {info.get('load_avg_at_end')}: " + _load_remark(m), "",
+        f"Load average at start {m['load_avg_at_start']}, at end {info.get('load_avg_at_end')}: " + _load_remark(m),
+        "",
         f"Models: text `{info['text_model']}`, image `{info['image_model']}` (tiny random-weight test CLIP: image "
-        "latency is far below a real CLIP's). Images not fetched (`fetch_images=False`).", "",
+        "latency is far below a real CLIP's). Images not fetched (`fetch_images=False`).",
+        "",
     ]
     if note:
         lines += [f"**{note}**", ""]
     lines += [
-        "| Indexing | Value |", "|---|---|",
+        "| Indexing | Value |",
+        "|---|---|",
         f"| entries indexed | {info['entries_indexed']} (failed {info['entries_failed']})"
-        + (f", limited with --limit-entries {info['limit_entries']}" if info["limit_entries"] else "") + " |",
+        + (f", limited with --limit-entries {info['limit_entries']}" if info["limit_entries"] else "")
+        + " |",
         f"| vectors embedded | {info['vectors_embedded']} |",
         f"| model load + warmup | {info['model_load_s']:.1f} s |",
         f"| indexing time | {info['index_s']:.1f} s |",
         f"| entries/s | {info['entries_per_s']:.1f} |",
         f"| disk (blocks used) | {info['disk_bytes'] / 2**20:.1f} MiB |",
         f"| RSS after indexing | {info['rss_mb_after_index']:.0f} MiB |",
-        f"| RSS after queries | {info['rss_mb_after_queries']:.0f} MiB |", "",
-        f"| Search kind (genre filter: {info['filter_genre']}) | n | p50 ms | p99 ms | mean ms |", "|---|---|---|---|---|",
+        f"| RSS after queries | {info['rss_mb_after_queries']:.0f} MiB |",
+        "",
+        f"| Search kind (genre filter: {info['filter_genre']}) | n | p50 ms | p99 ms | mean ms |",
+        "|---|---|---|---|---|",
     ]
     for name, r in info["latency"].items():
         lines.append(f"| {name} | {r['n']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_ms']:.1f} |")

@@ -24,9 +24,9 @@ import os
 import resource
 import shutil
 import subprocess
-import threading
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from functools import lru_cache
@@ -37,8 +37,8 @@ from qdrant_client import models
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.storage.base import CollectionSpec  # noqa: E402
 from index.storage import collection  # noqa: E402
+from index.storage.base import CollectionSpec  # noqa: E402
 from index.storage.collection import vector_layouts  # noqa: E402
 from index.storage.edge import EdgeStore  # noqa: E402
 from index.storage.lexical import lexical_document, lexical_query  # noqa: E402
@@ -46,8 +46,10 @@ from index.vectors import DENSE_VECTORS, GENRE, IMAGE, LEXICAL, PRIORITY, TITLE,
 
 GENRES = ["action", "drama", "comedy", "romance", "sci-fi", "fantasy", "mystery", "horror", "sports", "slice of life"]
 TYPES = ["TV", "MOVIE", "OVA", "ONA", "SPECIAL"]
-WORDS = ("school girl boy magic robot war space love friend family city dark hero demon sword idol music "
-         "detective murder time travel game world king princess dragon ninja pirate ghost cat dog train").split()
+WORDS = (
+    "school girl boy magic robot war space love friend family city dark hero demon sword idol music "
+    "detective murder time travel game world king princess dragon ninja pirate ghost cat dog train"
+).split()
 
 
 def memory_mb() -> dict[str, int]:
@@ -117,8 +119,7 @@ class MemoryWatch:
             for k in peak:
                 peak[k] = max(peak[k], m.get(k, 0))
             if m.get("rss_mb", 0) > self.limit_mb:
-                self.report.update(aborted=f"RSS {m['rss_mb']} MB > --max-rss-gb during {self.phase}",
-                                   peaks=self.peaks)
+                self.report.update(aborted=f"RSS {m['rss_mb']} MB > --max-rss-gb during {self.phase}", peaks=self.peaks)
                 text = json.dumps(self.report, indent=2)
                 print(text, flush=True)
                 if self.out:
@@ -154,7 +155,7 @@ class Data:
         start = i - i % self.batch
         return self._batch_vectors(start)[name][i - start]
 
-    @lru_cache(maxsize=2)
+    @lru_cache(maxsize=2)  # noqa: B019  the generator lives exactly as long as the benchmark run
     def _batch_vectors(self, start: int) -> dict[str, np.ndarray]:
         return self.vectors(start, min(self.n, start + self.batch))
 
@@ -176,17 +177,33 @@ class Data:
         for k, i in enumerate(range(start, stop)):
             words = " ".join(rng.choice(WORDS, size=60))
             genres = sorted(set(rng.choice(GENRES, size=int(rng.integers(1, 4)))))
-            vector: dict = {name: vecs[name][k].tolist() for name in DENSE_VECTORS
-                            if PRIORITY[name] != Priority.LOW or i % 3}  # low vectors often empty
+            vector: dict = {
+                name: vecs[name][k].tolist() for name in DENSE_VECTORS if PRIORITY[name] != Priority.LOW or i % 3
+            }  # low vectors often empty
             vector[LEXICAL] = lexical_document(f"title {i} {words}")
             payload = {
-                "anime_id": f"a{i}", "title": f"Title {i} {words[:20]}", "titles_norm": [f"title {i}"],
-                "type": TYPES[i % 5], "status": "FINISHED", "year": 1960 + i % 65, "season": "SPRING",
-                "episodes": int(rng.integers(1, 100)), "duration": 1440, "rating": "PG-13",
-                "source_material": "MANGA", "nsfw": bool(i % 50 == 0), "genres": genres, "tags": genres,
-                "demographics": ["shounen"], "studios": [f"studio{i % 300}"], "score": round(float(rng.uniform(4, 9.5)), 2),
-                "score_avg": 7.0, "members": int(rng.integers(0, 2_000_000)), "popularity_rank": i,
-                "title_sort": f"title {i:06d}", "content_hash": uuid.uuid4().hex,
+                "anime_id": f"a{i}",
+                "title": f"Title {i} {words[:20]}",
+                "titles_norm": [f"title {i}"],
+                "type": TYPES[i % 5],
+                "status": "FINISHED",
+                "year": 1960 + i % 65,
+                "season": "SPRING",
+                "episodes": int(rng.integers(1, 100)),
+                "duration": 1440,
+                "rating": "PG-13",
+                "source_material": "MANGA",
+                "nsfw": bool(i % 50 == 0),
+                "genres": genres,
+                "tags": genres,
+                "demographics": ["shounen"],
+                "studios": [f"studio{i % 300}"],
+                "score": round(float(rng.uniform(4, 9.5)), 2),
+                "score_avg": 7.0,
+                "members": int(rng.integers(0, 2_000_000)),
+                "popularity_rank": i,
+                "title_sort": f"title {i:06d}",
+                "content_hash": uuid.uuid4().hex,
                 "entry": {"synopsis": words * 4, "id": f"a{i}"},
             }
             points.append(models.PointStruct(id=self.pid(i), vector=vector, payload=payload))
@@ -208,9 +225,15 @@ async def run(args: argparse.Namespace) -> dict:
         shutil.rmtree(root / "anime", ignore_errors=True)
     data = Data(args.points, args.text_dim, args.image_dim, args.batch)
     spec = CollectionSpec(text_dim=args.text_dim, image_dim=args.image_dim, meta={"bench": True})
-    report: dict = {"points": args.points, "text_dim": args.text_dim, "image_dim": args.image_dim,
-                    "cpus": os.cpu_count(), "load_avg_at_start": [round(x, 1) for x in os.getloadavg()],
-                    "optimize_every": args.optimize_every, "max_segment_mb": args.max_segment_mb}
+    report: dict = {
+        "points": args.points,
+        "text_dim": args.text_dim,
+        "image_dim": args.image_dim,
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": [round(x, 1) for x in os.getloadavg()],
+        "optimize_every": args.optimize_every,
+        "max_segment_mb": args.max_segment_mb,
+    }
     watch = MemoryWatch(int(args.max_rss_gb * 1024), report, args.json)
     if args.high_on_disk:  # bench-only: the layout proposed for 1,000,000+ entries (README, Scale)
         collection._HIGH["on_disk"] = True
@@ -263,10 +286,12 @@ async def run(args: argparse.Namespace) -> dict:
     sample = sample[shuffle]
     qvecs = {name: [rows[j] for j in shuffle] for name, rows in qvecs.items()}
     texts = [" ".join(rng.choice(WORDS, size=3)) for _ in range(args.queries)]
-    flt = models.Filter(must=[
-        models.FieldCondition(key="year", range=models.Range(gte=1990, lte=2010)),
-        models.FieldCondition(key="genres", match=models.MatchAny(any=["drama", "romance"])),
-    ])
+    flt = models.Filter(
+        must=[
+            models.FieldCondition(key="year", range=models.Range(gte=1990, lte=2010)),
+            models.FieldCondition(key="genres", match=models.MatchAny(any=["drama", "romance"])),
+        ]
+    )
     narrow = models.Filter(must=[models.FieldCondition(key="studios", match=models.MatchValue(value="studio7"))])
 
     def single(k: int) -> models.QueryRequest:
@@ -274,10 +299,15 @@ async def run(args: argparse.Namespace) -> dict:
 
     def fused(k: int) -> models.QueryRequest:
         return models.QueryRequest(
-            prefetch=[models.Prefetch(query=qvecs[TITLE][k], using=TITLE, limit=50),
-                      models.Prefetch(query=qvecs[GENRE][k], using=GENRE, limit=50),
-                      models.Prefetch(query=lexical_query(texts[k]), using=LEXICAL, limit=50)],
-            query=models.FusionQuery(fusion=models.Fusion.RRF), limit=10, with_payload=True)
+            prefetch=[
+                models.Prefetch(query=qvecs[TITLE][k], using=TITLE, limit=50),
+                models.Prefetch(query=qvecs[GENRE][k], using=GENRE, limit=50),
+                models.Prefetch(query=lexical_query(texts[k]), using=LEXICAL, limit=50),
+            ],
+            query=models.FusionQuery(fusion=models.Fusion.RRF),
+            limit=10,
+            with_payload=True,
+        )
 
     shapes = {
         "single_vector": single,
@@ -285,11 +315,18 @@ async def run(args: argparse.Namespace) -> dict:
         "filtered_broad": lambda k: models.QueryRequest(query=qvecs[TITLE][k], using=TITLE, filter=flt, limit=10),
         "filtered_narrow": lambda k: models.QueryRequest(query=qvecs[TITLE][k], using=TITLE, filter=narrow, limit=10),
         "recommend_ids": lambda k: models.QueryRequest(
-            query=models.RecommendQuery(recommend=models.RecommendInput(
-                positive=[data.pid(int(sample[k])), data.pid(int(sample[(k + 1) % len(sample)]))],
-                negative=[data.pid(int(sample[(k + 2) % len(sample)]))])),
-            using=TITLE, limit=10),
-        "low_vector": lambda k: models.QueryRequest(query=qvecs["streaming_vector"][k], using="streaming_vector", limit=10),
+            query=models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=[data.pid(int(sample[k])), data.pid(int(sample[(k + 1) % len(sample)]))],
+                    negative=[data.pid(int(sample[(k + 2) % len(sample)]))],
+                )
+            ),
+            using=TITLE,
+            limit=10,
+        ),
+        "low_vector": lambda k: models.QueryRequest(
+            query=qvecs["streaming_vector"][k], using="streaming_vector", limit=10
+        ),
     }
     latency = {}
     for name, make in shapes.items():
@@ -308,16 +345,20 @@ async def run(args: argparse.Namespace) -> dict:
     n_recall = min(args.queries, args.recall_queries)
     for name in DENSE_VECTORS:
         lay = layouts[name]
-        variants = {"default": None, "no_rescore": models.SearchParams(
-            quantization=models.QuantizationSearchParams(rescore=False))}
+        variants = {
+            "default": None,
+            "no_rescore": models.SearchParams(quantization=models.QuantizationSearchParams(rescore=False)),
+        }
         if args.default_recall_only:
             variants = {"default": None}
         for os_ in [] if args.default_recall_only else args.oversampling:
             variants[f"oversample_{os_:g}"] = models.SearchParams(
-                hnsw_ef=lay.hnsw_ef, quantization=models.QuantizationSearchParams(rescore=True, oversampling=os_))
+                hnsw_ef=lay.hnsw_ef, quantization=models.QuantizationSearchParams(rescore=True, oversampling=os_)
+            )
         if lay.hnsw_m and not args.default_recall_only:
             variants["ef256_oversample_2"] = models.SearchParams(
-                hnsw_ef=256, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.0))
+                hnsw_ef=256, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.0)
+            )
         exact = models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
         truth = []
         for k in range(n_recall):
@@ -331,32 +372,44 @@ async def run(args: argparse.Namespace) -> dict:
                 hits = await store.query(models.QueryRequest(query=qvecs[name][k], using=name, limit=10, params=params))
                 lat.append(time.perf_counter() - t)
                 found += len(truth[k] & {str(h.id) for h in hits})
-            row[label] = {"recall": round(found / max(1, sum(len(t) for t in truth)), 4), "p50_ms": round(pct(lat, 50), 2)}
+            row[label] = {
+                "recall": round(found / max(1, sum(len(t) for t in truth)), 4),
+                "p50_ms": round(pct(lat, 50), 2),
+            }
         recall[f"{name} ({lay.priority.value})"] = row
     report["recall_at_10"] = recall
 
     # Filtered search with the default params (exact scan under FULL_SCAN_POINTS matches, ACORN above;
     # no filter-aware graph links unless FILTER_GRAPH_KEYS says so) vs exact.
-    filters = {"genres+year (broad)": flt, "type=MOVIE (20%)": models.Filter(must=[
-        models.FieldCondition(key="type", match=models.MatchValue(value="MOVIE"))]),
-        "year>=1976 (75%)": models.Filter(must=[
-            models.FieldCondition(key="year", range=models.Range(gte=1976))]),
+    filters = {
+        "genres+year (broad)": flt,
+        "type=MOVIE (20%)": models.Filter(
+            must=[models.FieldCondition(key="type", match=models.MatchValue(value="MOVIE"))]
+        ),
+        "year>=1976 (75%)": models.Filter(must=[models.FieldCondition(key="year", range=models.Range(gte=1976))]),
         "nsfw (2%)": models.Filter(must=[models.FieldCondition(key="nsfw", match=models.MatchValue(value=True))]),
-        "studio (0.3%)": narrow}
+        "studio (0.3%)": narrow,
+    }
     filtered: dict = {}
     for label, f in filters.items():
         found = total = 0
         lat = []
         for k in range(n_recall):
-            exact = await store.query(models.QueryRequest(query=qvecs[TITLE][k], using=TITLE, filter=f, limit=10,
-                                                          params=models.SearchParams(exact=True)))
+            exact = await store.query(
+                models.QueryRequest(
+                    query=qvecs[TITLE][k], using=TITLE, filter=f, limit=10, params=models.SearchParams(exact=True)
+                )
+            )
             t = time.perf_counter()
             hits = await store.query(models.QueryRequest(query=qvecs[TITLE][k], using=TITLE, filter=f, limit=10))
             lat.append(time.perf_counter() - t)
             total += len(exact)
             found += len({str(h.id) for h in exact} & {str(h.id) for h in hits})
-        filtered[label] = {"recall": round(found / max(1, total), 4), "p50_ms": round(pct(lat, 50), 2),
-                           "p99_ms": round(pct(lat, 99), 2)}
+        filtered[label] = {
+            "recall": round(found / max(1, total), 4),
+            "p50_ms": round(pct(lat, 50), 2),
+            "p99_ms": round(pct(lat, 99), 2),
+        }
     report["filtered_title_recall_at_10"] = filtered
     report["filter_graph_keys"] = sorted(collection.FILTER_GRAPH_KEYS)
     report["load_avg_at_end"] = [round(x, 1) for x in os.getloadavg()]
@@ -372,8 +425,18 @@ async def run(args: argparse.Namespace) -> dict:
 
 def serving_memory(directory: Path, args: argparse.Namespace) -> dict:
     """RSS of a fresh process that opens the optimized index, then after `--serving-queries` queries."""
-    cmd = [sys.executable, __file__, "--serve-check", str(directory), "--text-dim", str(args.text_dim),
-           "--image-dim", str(args.image_dim), "--queries", str(args.serving_queries)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--serve-check",
+        str(directory),
+        "--text-dim",
+        str(args.text_dim),
+        "--image-dim",
+        str(args.image_dim),
+        "--queries",
+        str(args.serving_queries),
+    ]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=True).stdout
         return json.loads(out)
@@ -399,11 +462,16 @@ async def serve_check(args: argparse.Namespace) -> dict:
         if k % 2:
             request = models.QueryRequest(query=unit(args.text_dim), using=TITLE, limit=10, with_payload=["anime_id"])
         else:
-            request = models.QueryRequest(prefetch=[
-                models.Prefetch(query=unit(args.text_dim), using=TITLE, limit=50),
-                models.Prefetch(query=unit(args.text_dim), using=GENRE, limit=50),
-                models.Prefetch(query=lexical_query(" ".join(rng.choice(WORDS, size=3))), using=LEXICAL, limit=50)],
-                query=models.FusionQuery(fusion=models.Fusion.RRF), limit=10, with_payload=True)
+            request = models.QueryRequest(
+                prefetch=[
+                    models.Prefetch(query=unit(args.text_dim), using=TITLE, limit=50),
+                    models.Prefetch(query=unit(args.text_dim), using=GENRE, limit=50),
+                    models.Prefetch(query=lexical_query(" ".join(rng.choice(WORDS, size=3))), using=LEXICAL, limit=50),
+                ],
+                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                limit=10,
+                with_payload=True,
+            )
         t = time.perf_counter()
         await store.query(request)
         lat.append(time.perf_counter() - t)
@@ -416,8 +484,11 @@ def _with_optimizers(config, max_segment_mb: int):
     """A copy of the shard config with segments capped at `max_segment_mb` (Qdrant counts KB of vectors)."""
     import qdrant_edge as qe
 
-    return qe.EdgeConfig(vectors=config.vectors, sparse_vectors=config.sparse_vectors,
-                         optimizers=qe.EdgeOptimizersConfig(max_segment_size=max_segment_mb * 1024))
+    return qe.EdgeConfig(
+        vectors=config.vectors,
+        sparse_vectors=config.sparse_vectors,
+        optimizers=qe.EdgeOptimizersConfig(max_segment_size=max_segment_mb * 1024),
+    )
 
 
 def main() -> None:
@@ -429,21 +500,39 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument("--oversampling", type=float, nargs="*", default=[1.0, 2.0, 3.0])
-    parser.add_argument("--filter-graph-keys", help="comma-separated payload keys with filter-aware HNSW links "
-                        "(default: collection.FILTER_GRAPH_KEYS)")
+    parser.add_argument(
+        "--filter-graph-keys",
+        help="comma-separated payload keys with filter-aware HNSW links (default: collection.FILTER_GRAPH_KEYS)",
+    )
     parser.add_argument("--dir", help="folder for the index (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the index folder")
     parser.add_argument("--json", help="also write the report to this file")
     parser.add_argument("--max-rss-gb", type=float, default=11.5, help="stop the run past this RSS (exit 3)")
-    parser.add_argument("--optimize-every", type=int, default=0,
-                        help="also optimize after every N points upserted (bounds the unindexed segment)")
-    parser.add_argument("--max-segment-mb", type=int, default=0, help="cap segment size (MB of vectors; 0: engine default)")
-    parser.add_argument("--high-on-disk", action="store_true",
-                        help="high-priority vectors' originals memory-mapped from disk too (only int8 codes in RAM)")
-    parser.add_argument("--default-recall-only", action="store_true",
-                        help="recall of the default search parameters only (no oversampling variants)")
-    parser.add_argument("--serving-queries", type=int, default=1000,
-                        help="queries run by the fresh serving process after the build (its RSS is reported)")
+    parser.add_argument(
+        "--optimize-every",
+        type=int,
+        default=0,
+        help="also optimize after every N points upserted (bounds the unindexed segment)",
+    )
+    parser.add_argument(
+        "--max-segment-mb", type=int, default=0, help="cap segment size (MB of vectors; 0: engine default)"
+    )
+    parser.add_argument(
+        "--high-on-disk",
+        action="store_true",
+        help="high-priority vectors' originals memory-mapped from disk too (only int8 codes in RAM)",
+    )
+    parser.add_argument(
+        "--default-recall-only",
+        action="store_true",
+        help="recall of the default search parameters only (no oversampling variants)",
+    )
+    parser.add_argument(
+        "--serving-queries",
+        type=int,
+        default=1000,
+        help="queries run by the fresh serving process after the build (its RSS is reported)",
+    )
     parser.add_argument("--serve-check", help=argparse.SUPPRESS)  # internal: the serving process itself
     args = parser.parse_args()
     if args.serve_check:

@@ -29,19 +29,36 @@ TARGET_SIZES = (100_000, 300_000, 1_000_000)
 def run_size(points: int, extra: list[str]) -> int:
     """One store_bench run at low CPU priority; its JSON lands in bench/results/."""
     out = RESULTS / f"store-curve-{points}.json"
-    cmd = ["nice", "-n", "15", sys.executable, str(ROOT / "bench" / "store_bench.py"), "--points", str(points),
-           "--default-recall-only", "--json", str(out), *extra]  # the product's layout; extra args change it
+    cmd = [
+        "nice",
+        "-n",
+        "15",
+        sys.executable,
+        str(ROOT / "bench" / "store_bench.py"),
+        "--points",
+        str(points),
+        "--default-recall-only",
+        "--json",
+        str(out),
+        *extra,
+    ]  # the product's layout; extra args change it
     print("running:", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.call(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
 
 
 def metrics(r: dict) -> dict[str, float]:
     """The figures of one run that the curve follows."""
-    m = {"upsert_s": r["upsert_s"], "optimize_s": r["optimize_s"], "disk_mb": r["disk_mb"],
-         "rss_after_optimize_mb": r["memory"]["rss_mb"], "anon_after_optimize_mb": r["memory"]["rss_anon_mb"],
-         "rss_after_queries_mb": r.get("memory_after_queries", r["memory"])["rss_mb"],
-         "peak_rss_mb": max(r.get("memory_after_queries", r["memory"]).get("peak_rss_mb", 0),
-                            r["memory"].get("peak_rss_mb", 0))}
+    m = {
+        "upsert_s": r["upsert_s"],
+        "optimize_s": r["optimize_s"],
+        "disk_mb": r["disk_mb"],
+        "rss_after_optimize_mb": r["memory"]["rss_mb"],
+        "anon_after_optimize_mb": r["memory"]["rss_anon_mb"],
+        "rss_after_queries_mb": r.get("memory_after_queries", r["memory"])["rss_mb"],
+        "peak_rss_mb": max(
+            r.get("memory_after_queries", r["memory"]).get("peak_rss_mb", 0), r["memory"].get("peak_rss_mb", 0)
+        ),
+    }
     watched = r.get("watchdog_peaks") or {}
     if watched.get("rss_anon_mb"):  # seen from another process, through optimize() too
         m["build_peak_heap_mb"] = watched["rss_anon_mb"]
@@ -77,7 +94,7 @@ def linear(key: str) -> bool:
 def fit(sizes: list[int], values: list[float], key: str = "") -> tuple[float, float] | None:
     """(a, b) of value = a + b*n (linear keys) or a * n**b (least squares in log-log); None with fewer
     than two positive points."""
-    pts = [(n, v) for n, v in zip(sizes, values) if v and v > 0]
+    pts = [(n, v) for n, v in zip(sizes, values, strict=True) if v and v > 0]
     if len(pts) < 2:
         return None
     if linear(key):
@@ -105,8 +122,11 @@ def describe(f: tuple[float, float] | None, key: str) -> str:
 
 
 def _options(r: dict) -> str:
-    opts = [r.get("source", ""), f"segments <= {r['max_segment_mb']} MB" if r.get("max_segment_mb") else "",
-            "high-priority originals on disk" if r.get("high_on_disk") else ""]
+    opts = [
+        r.get("source", ""),
+        f"segments <= {r['max_segment_mb']} MB" if r.get("max_segment_mb") else "",
+        "high-priority originals on disk" if r.get("high_on_disk") else "",
+    ]
     return "".join(f"{o}, " for o in opts if o)
 
 
@@ -124,17 +144,21 @@ def report(runs: dict[int, dict]) -> str:
         cells += [(f"{predict(f, n, k):.3g}" if f and fitted(k) else "-") for n in est_sizes]
         lines.append(f"| {k} | " + " | ".join(cells) + f" | {describe(f, k) if fitted(k) else 'not fitted'} |")
     head = [
-        "# Store size curve (Qdrant Edge, 13 dense vectors at the lite dimensions + BM25)", "",
+        "# Store size curve (Qdrant Edge, 13 dense vectors at the lite dimensions + BM25)",
+        "",
         "`bench/store_curve.py` over `bench/store_bench.py` runs (synthetic entries with payloads shaped like real "
         "ones; 384-d text, 512-d image; recall of the default search parameters). Measured: "
-        + ", ".join(f"{n:,} ({_options(runs[n])}load average {runs[n]['load_avg_at_start'][0]:.1f} at start)"
-                    for n in sizes)
+        + ", ".join(
+            f"{n:,} ({_options(runs[n])}load average {runs[n]['load_avg_at_start'][0]:.1f} at start)" for n in sizes
+        )
         + ". Columns marked (est.) are extrapolated with the fit in the last column (memory, disk and upsert time "
         "a + b*n; latency and optimize time a*n^b) over the measured sizes: estimates, not measurements. Runs "
         "on a 2-core machine shared with other jobs (see the load averages) are slower than an idle one, and "
-        "their p99 is mostly the neighbours' noise (not extrapolated).", "",
+        "their p99 is mostly the neighbours' noise (not extrapolated).",
+        "",
         "RSS counts mapped index files the kernel can drop under pressure (rss_file) beside the heap (anon); "
-        "peak_rss_mb is the high-water mark of the whole run (optimize builds graphs of a segment at once).", "",
+        "peak_rss_mb is the high-water mark of the whole run (optimize builds graphs of a segment at once).",
+        "",
     ]
     return "\n".join(head + lines) + "\n"
 
@@ -149,15 +173,16 @@ def plot(runs: dict[int, dict], path: Path) -> None:
     per = {n: metrics(r) for n, r in runs.items()}
     grid = np.geomspace(min(sizes), 1_000_000, 50)
     fig, (lat, mem) = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, keys, unit in ((lat, [f"{s}_p50_ms" for s in SHAPES], "p50 latency (ms)"),
-                           (mem, ["rss_after_optimize_mb", "rss_after_queries_mb", "serving_rss_mb", "peak_rss_mb",
-                                  "disk_mb"], "MB")):
+    for ax, keys, unit in (
+        (lat, [f"{s}_p50_ms" for s in SHAPES], "p50 latency (ms)"),
+        (mem, ["rss_after_optimize_mb", "rss_after_queries_mb", "serving_rss_mb", "peak_rss_mb", "disk_mb"], "MB"),
+    ):
         for k in keys:
             have = [n for n in sizes if k in per[n]]
             if not have:
                 continue
             values = [per[n][k] for n in have]
-            line, = ax.plot(have, values, "o-", label=k.replace("_p50_ms", ""))
+            (line,) = ax.plot(have, values, "o-", label=k.replace("_p50_ms", ""))
             f = fit(have, values, k)
             if f:
                 ax.plot(grid, [predict(f, n, k) for n in grid], "--", color=line.get_color(), alpha=0.5)
@@ -183,8 +208,10 @@ def main() -> int:
     if args.run:
         for n in args.sizes:
             if run_size(n, extra) != 0:
-                print(f"{n} points did not finish (exit code 3: past the RSS ceiling); reporting what ran",
-                      file=sys.stderr)
+                print(
+                    f"{n} points did not finish (exit code 3: past the RSS ceiling); reporting what ran",
+                    file=sys.stderr,
+                )
     runs = load_runs()
     if not runs:
         print("no store-curve-*.json in bench/results: run with --run first", file=sys.stderr)

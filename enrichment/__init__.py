@@ -18,12 +18,20 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "enrich_entry": "enrichment.pipeline", "enrich_many": "enrichment.pipeline", "Enricher": "enrichment.pipeline",
-    "EnrichmentResult": "enrichment.pipeline", "SourceOutcome": "enrichment.pipeline",
-    "JobManager": "enrichment.jobs", "JobStatus": "enrichment.jobs", "JobState": "enrichment.jobs",
-    "run_enrich_command": "enrichment.command", "run_enrich_cli": "enrichment.command",
-    "EnrichSummary": "enrichment.command", "merge_entry": "enrichment.merge",
-    "EnrichmentSettings": "enrichment.settings", "extract_ids": "enrichment.ids",
+    "enrich_entry": "enrichment.pipeline",
+    "enrich_many": "enrichment.pipeline",
+    "Enricher": "enrichment.pipeline",
+    "EnrichmentResult": "enrichment.pipeline",
+    "SourceOutcome": "enrichment.pipeline",
+    "JobManager": "enrichment.jobs",
+    "JobStatus": "enrichment.jobs",
+    "JobState": "enrichment.jobs",
+    "run_enrich_command": "enrichment.command",
+    "run_enrich_cli": "enrichment.command",
+    "EnrichSummary": "enrichment.command",
+    "merge_entry": "enrichment.merge",
+    "EnrichmentSettings": "enrichment.settings",
+    "extract_ids": "enrichment.ids",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -65,8 +65,13 @@ class ResponseCache:
         path = self._path(key)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return CachedResponse(status=int(data["status"]), text=data["text"], url=data["url"],
-                                  stored_at=float(data["stored_at"]), headers=dict(data.get("headers") or {}))
+            return CachedResponse(
+                status=int(data["status"]),
+                text=data["text"],
+                url=data["url"],
+                stored_at=float(data["stored_at"]),
+                headers=dict(data.get("headers") or {}),
+            )
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:

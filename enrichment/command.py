@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EnrichSummary:
-    total: int = 0                 # entries in the output
-    enriched: int = 0              # got data from at least one source
-    skipped: int = 0               # enriched recently (resume)
-    failed: int = 0                # no source gave anything, or the entry errored
-    unreadable: int = 0            # entries of the input file that could not be read
-    per_source: dict[str, dict[str, int]] = field(default_factory=dict)   # source -> {status: count}
+    total: int = 0  # entries in the output
+    enriched: int = 0  # got data from at least one source
+    skipped: int = 0  # enriched recently (resume)
+    failed: int = 0  # no source gave anything, or the entry errored
+    unreadable: int = 0  # entries of the input file that could not be read
+    per_source: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> {status: count}
     output: Path | None = None
     duration_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -61,8 +61,10 @@ def entry_from_id(text: str) -> AnimeEntry:
     else:
         match = re.match(rf"^({'|'.join(PLATFORM_KEYS)})[-:](\S+)$", value, re.IGNORECASE)
         if not match:
-            raise ValueError(f"cannot read an anime id from {value!r}: use a MyAnimeList id such as 1 or mal-1, "
-                             "another platform's id such as anilist-21, or a page URL")
+            raise ValueError(
+                f"cannot read an anime id from {value!r}: use a MyAnimeList id such as 1 or mal-1, "
+                "another platform's id such as anilist-21, or a page URL"
+            )
         key, ident = match.group(1).lower(), match.group(2)
     anime_id = f"{key}-{ident}"
     return AnimeEntry(id=anime_id, title=anime_id, sources=[platform_url(key, ident)])
@@ -91,8 +93,10 @@ def _select(entries: list[AnimeEntry], ids: list[str]) -> list[AnimeEntry]:
     chosen: list[AnimeEntry] = []
     for want in wanted:
         want_url = platform_of(want.sources[0])
-        match = next((e for e in entries if e.id == want.id
-                      or (want_url and want_url in {platform_of(s) for s in e.sources})), None)
+        match = next(
+            (e for e in entries if e.id == want.id or (want_url and want_url in {platform_of(s) for s in e.sources})),
+            None,
+        )
         if match is None:
             log.info("%s is not in the input file; starting from its id alone", want.id)
         chosen.append(match or want)
@@ -103,8 +107,10 @@ def write_envelope(path: Path, entries: list[AnimeEntry]) -> None:
     """``{"lastUpdate": ..., "data": [...]}``, written to a temp file and renamed (never half a file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"lastUpdate": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-           "data": [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in entries]}
+    doc = {
+        "lastUpdate": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "data": [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in entries],
+    }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -115,10 +121,19 @@ def write_envelope(path: Path, entries: list[AnimeEntry]) -> None:
         raise
 
 
-async def run_enrich_command(ids: list[str] | None, file: Path | None, sources: list[str] | None,
-                             concurrency: int | None, output: Path, *, settings: EnrichmentSettings | None = None,
-                             enricher: Enricher | None = None, skip_recent_days: float | None = None,
-                             show_progress: bool = True, checkpoint_every: int = 10) -> EnrichSummary:
+async def run_enrich_command(
+    ids: list[str] | None,
+    file: Path | None,
+    sources: list[str] | None,
+    concurrency: int | None,
+    output: Path,
+    *,
+    settings: EnrichmentSettings | None = None,
+    enricher: Enricher | None = None,
+    skip_recent_days: float | None = None,
+    show_progress: bool = True,
+    checkpoint_every: int = 10,
+) -> EnrichSummary:
     """Enrich ``ids`` and/or the entries of ``file`` into ``output``; see the module docstring.
     ``concurrency`` None uses ``settings.enrichment_concurrency`` (ANIME_MCP_ENRICHMENT_CONCURRENCY)."""
     started = time.monotonic()
@@ -169,8 +184,14 @@ async def run_enrich_command(ids: list[str] | None, file: Path | None, sources: 
     summary.total = len(current)
     summary.per_source = {name: dict(counts) for name, counts in sorted(per_source.items())}
     summary.duration_seconds = round(time.monotonic() - started, 3)
-    log.info("enriched %d, skipped %d, failed %d of %d entries into %s", summary.enriched, summary.skipped,
-             summary.failed, summary.total, output)
+    log.info(
+        "enriched %d, skipped %d, failed %d of %d entries into %s",
+        summary.enriched,
+        summary.skipped,
+        summary.failed,
+        summary.total,
+        output,
+    )
     return summary
 
 
@@ -188,9 +209,14 @@ def _count(result: EnrichmentResult, summary: EnrichSummary, per_source: dict[st
         summary.enriched += 1
 
 
-def run_enrich_cli(ids: list[str] | None = None, file: Path | None = None, sources: list[str] | None = None,
-                   concurrency: int | None = None, output: Path = Path("enriched.json"),
-                   **kwargs: Any) -> EnrichSummary:
+def run_enrich_cli(
+    ids: list[str] | None = None,
+    file: Path | None = None,
+    sources: list[str] | None = None,
+    concurrency: int | None = None,
+    output: Path = Path("enriched.json"),
+    **kwargs: Any,
+) -> EnrichSummary:
     """Synchronous wrapper for a CLI: runs ``run_enrich_command`` in a fresh event loop."""
     import functools
 

@@ -101,12 +101,19 @@ def require_json(fetched: Fetched) -> None:
 class HttpClient:
     """Shared by every source of an enrichment run; use as ``async with HttpClient(settings) as http``."""
 
-    def __init__(self, settings: EnrichmentSettings, *, transport: httpx.AsyncBaseTransport | None = None,
-                 cache: ResponseCache | None = None, sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-                 rng: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        settings: EnrichmentSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        cache: ResponseCache | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
         self.settings = settings
-        self.cache = cache or ResponseCache(settings.cache_dir, settings.cache_ttl_seconds,
-                                            enabled=settings.cache_enabled)
+        self.cache = cache or ResponseCache(
+            settings.cache_dir, settings.cache_ttl_seconds, enabled=settings.cache_enabled
+        )
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._policies: dict[str, SourcePolicy] = {}
@@ -128,7 +135,8 @@ class HttpClient:
     def _ensure_client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                transport=self._transport, follow_redirects=True,
+                transport=self._transport,
+                follow_redirects=True,
                 headers={"User-Agent": self.settings.user_agent},
                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             )
@@ -140,8 +148,8 @@ class HttpClient:
         return self._policies[source]
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.settings.backoff_max, self.settings.backoff_base * (2 ** attempt))
-        return delay / 2 + self._rng() * delay / 2   # "equal jitter": never zero, never in lockstep
+        delay = min(self.settings.backoff_max, self.settings.backoff_base * (2**attempt))
+        return delay / 2 + self._rng() * delay / 2  # "equal jitter": never zero, never in lockstep
 
     def _note_rate_headers(self, policy: SourcePolicy, response: httpx.Response) -> None:
         """AniList-style headers: when the window is used up, pause the source until it resets."""
@@ -159,13 +167,21 @@ class HttpClient:
     def _stale(self, policy: SourcePolicy, cached: CachedResponse, why: str) -> Fetched:
         policy.stats.stale_served += 1
         log.warning("%s: %s; serving a cached answer %.0fs old", policy.name, why, cached.age())
-        return Fetched(policy.name, cached.url, cached.status, cached.text, cached.headers, from_cache=True,
-                       stale=True)
+        return Fetched(policy.name, cached.url, cached.status, cached.text, cached.headers, from_cache=True, stale=True)
 
-    async def request(self, source: str, method: str, url: str, *, params: dict[str, Any] | None = None,
-                      json_body: Any = None, headers: dict[str, str] | None = None,
-                      validate: Validator | None = require_json, use_cache: bool = True,
-                      on_attempt: Callable[[], None] | None = None) -> Fetched:
+    async def request(
+        self,
+        source: str,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        validate: Validator | None = require_json,
+        use_cache: bool = True,
+        on_attempt: Callable[[], None] | None = None,
+    ) -> Fetched:
         """One logical request with every protection; raises a SourceError subclass on failure.
 
         ``on_attempt`` is called for every request actually sent (callers count their own traffic).
@@ -186,9 +202,11 @@ class HttpClient:
         for attempt in range(self.settings.max_retries + 1):
             if not policy.breaker.allow():
                 policy.stats.short_circuited += 1
-                why = (f"circuit open after {policy.breaker.failures} consecutive failures "
-                       f"(last: {last_error if attempts else 'earlier requests'}); "
-                       f"next try in {policy.breaker.retry_in():.0f}s")
+                why = (
+                    f"circuit open after {policy.breaker.failures} consecutive failures "
+                    f"(last: {last_error if attempts else 'earlier requests'}); "
+                    f"next try in {policy.breaker.retry_in():.0f}s"
+                )
                 if cached is not None:
                     return self._stale(policy, cached, why)
                 raise CircuitOpenError(source, why)
@@ -205,8 +223,15 @@ class HttpClient:
                 try:
                     async with policy.in_flight:
                         response = await client.send(
-                            client.build_request(method, url, params=params, json=json_body, headers=headers,
-                                                 timeout=httpx.Timeout(policy.timeout)))
+                            client.build_request(
+                                method,
+                                url,
+                                params=params,
+                                json=json_body,
+                                headers=headers,
+                                timeout=httpx.Timeout(policy.timeout),
+                            )
+                        )
                 except httpx.TimeoutException:
                     last_error = f"timed out after {policy.timeout:g}s"
                 except httpx.TransportError as exc:
@@ -238,8 +263,7 @@ class HttpClient:
                             raise
                         policy.breaker.record_success()
                         verdict = True
-                        self.cache.put(key, status=status, text=fetched.text, url=full_url,
-                                       headers=fetched.headers)
+                        self.cache.put(key, status=status, text=fetched.text, url=full_url, headers=fetched.headers)
                         return fetched
                 # a retryable failure
                 policy.breaker.record_failure()

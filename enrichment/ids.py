@@ -18,33 +18,55 @@ from urllib.parse import parse_qs, urlsplit
 class _Platform:
     key: str
     hosts: tuple[str, ...]
-    paths: tuple[str, ...]            # regexes on the path; group 1 is the id
-    queries: tuple[str, ...] = ()     # (path regex, query key) pages: "path_regex|key"
-    canonical: str | None = None      # URL template for platform_url
+    paths: tuple[str, ...]  # regexes on the path; group 1 is the id
+    queries: tuple[str, ...] = ()  # (path regex, query key) pages: "path_regex|key"
+    canonical: str | None = None  # URL template for platform_url
 
 
-_ID = r"(\d+)(?:[/,_.-].*)?/?$"       # a numeric id, then maybe a slug
+_ID = r"(\d+)(?:[/,_.-].*)?/?$"  # a numeric id, then maybe a slug
 _SLUG = r"([A-Za-z0-9][\w-]*)(?:/.*)?$"
 
 PLATFORMS: tuple[_Platform, ...] = (
-    _Platform("mal", ("myanimelist.net",), (r"^/anime/" + _ID,),
-              (r"^/anime\.php$|id",), "https://myanimelist.net/anime/{id}"),
+    _Platform(
+        "mal", ("myanimelist.net",), (r"^/anime/" + _ID,), (r"^/anime\.php$|id",), "https://myanimelist.net/anime/{id}"
+    ),
     _Platform("anilist", ("anilist.co",), (r"^/anime/" + _ID,), (), "https://anilist.co/anime/{id}"),
-    _Platform("kitsu", ("kitsu.app", "kitsu.io"), (r"^/api/edge/anime/" + _SLUG, r"^/anime/" + _SLUG), (),
-              "https://kitsu.app/anime/{id}"),
-    _Platform("anidb", ("anidb.net", "anidb.info"), (r"^/anime/" + _ID, r"^/a(\d+)/?$"),
-              (r"^/perl-bin/animedb\.pl$|aid", r"^/anime/?$|aid"), "https://anidb.net/anime/{id}"),
-    _Platform("animeplanet", ("anime-planet.com",), (r"^/anime/" + _SLUG,), (),
-              "https://www.anime-planet.com/anime/{id}"),
-    _Platform("anisearch", ("anisearch.com", "anisearch.de", "anisearch.fr", "anisearch.it", "anisearch.es",
-                            "anisearch.jp"), (r"^/anime/" + _ID,), (), "https://www.anisearch.com/anime/{id}"),
-    _Platform("animeschedule", ("animeschedule.net",), (r"^/anime/" + _SLUG,), (),
-              "https://animeschedule.net/anime/{id}"),
+    _Platform(
+        "kitsu",
+        ("kitsu.app", "kitsu.io"),
+        (r"^/api/edge/anime/" + _SLUG, r"^/anime/" + _SLUG),
+        (),
+        "https://kitsu.app/anime/{id}",
+    ),
+    _Platform(
+        "anidb",
+        ("anidb.net", "anidb.info"),
+        (r"^/anime/" + _ID, r"^/a(\d+)/?$"),
+        (r"^/perl-bin/animedb\.pl$|aid", r"^/anime/?$|aid"),
+        "https://anidb.net/anime/{id}",
+    ),
+    _Platform(
+        "animeplanet", ("anime-planet.com",), (r"^/anime/" + _SLUG,), (), "https://www.anime-planet.com/anime/{id}"
+    ),
+    _Platform(
+        "anisearch",
+        ("anisearch.com", "anisearch.de", "anisearch.fr", "anisearch.it", "anisearch.es", "anisearch.jp"),
+        (r"^/anime/" + _ID,),
+        (),
+        "https://www.anisearch.com/anime/{id}",
+    ),
+    _Platform(
+        "animeschedule", ("animeschedule.net",), (r"^/anime/" + _SLUG,), (), "https://animeschedule.net/anime/{id}"
+    ),
     _Platform("livechart", ("livechart.me",), (r"^/anime/" + _ID,), (), "https://www.livechart.me/anime/{id}"),
     _Platform("simkl", ("simkl.com",), (r"^/anime/" + _ID,), (), "https://simkl.com/anime/{id}"),
-    _Platform("animenewsnetwork", ("animenewsnetwork.com", "animenewsnetwork.cc"), (),
-              (r"^/encyclopedia/anime\.php$|id",),
-              "https://www.animenewsnetwork.com/encyclopedia/anime.php?id={id}"),
+    _Platform(
+        "animenewsnetwork",
+        ("animenewsnetwork.com", "animenewsnetwork.cc"),
+        (),
+        (r"^/encyclopedia/anime\.php$|id",),
+        "https://www.animenewsnetwork.com/encyclopedia/anime.php?id={id}",
+    ),
     _Platform("notify", ("notify.moe",), (r"^/anime/" + _SLUG,), (), "https://notify.moe/anime/{id}"),
     _Platform("animecountdown", ("animecountdown.com",), (r"^/" + _ID,), (), "https://animecountdown.com/{id}"),
 )
@@ -61,7 +83,7 @@ def platform_of(url: str) -> tuple[str, str] | None:
     if not text:
         return None
     if "://" not in text:
-        text = "https://" + text.lstrip("/")   # "myanimelist.net/anime/1" as AnimeSchedule writes it
+        text = "https://" + text.lstrip("/")  # "myanimelist.net/anime/1" as AnimeSchedule writes it
     try:
         parts = urlsplit(text)
         host = (parts.hostname or "").lower()

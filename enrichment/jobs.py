@@ -33,8 +33,17 @@ from index.schema import AnimeEntry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JobManager", "JobState", "JobStatus", "JobError", "JobNotFoundError", "JobLimitError",
-           "EnrichSummary", "run_enrich_command", "run_enrich_cli"]
+__all__ = [
+    "JobManager",
+    "JobState",
+    "JobStatus",
+    "JobError",
+    "JobNotFoundError",
+    "JobLimitError",
+    "EnrichSummary",
+    "run_enrich_command",
+    "run_enrich_cli",
+]
 
 
 class JobState(str, Enum):
@@ -98,9 +107,17 @@ class _Job:
 class JobManager:
     """Runs enrichment jobs in the background; ``start`` never waits for the network."""
 
-    def __init__(self, settings: EnrichmentSettings | None = None, *, enricher: Enricher | None = None,
-                 on_done: OnDone | None = None, max_concurrent: int | None = None, max_pending: int | None = None,
-                 ttl_seconds: float | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: EnrichmentSettings | None = None,
+        *,
+        enricher: Enricher | None = None,
+        on_done: OnDone | None = None,
+        max_concurrent: int | None = None,
+        max_pending: int | None = None,
+        ttl_seconds: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings or (enricher.settings if enricher else EnrichmentSettings())
         self._own_enricher = enricher is None
         self.enricher = enricher or Enricher(self.settings)
@@ -139,11 +156,20 @@ class JobManager:
         self._expire()
         active = sum(1 for j in self._jobs.values() if not j.status.finished)
         if active >= self.max_pending:
-            raise JobLimitError(f"{active} enrichment jobs are already queued or running (limit {self.max_pending}); "
-                                "wait for some to finish and try again")
+            raise JobLimitError(
+                f"{active} enrichment jobs are already queued or running (limit {self.max_pending}); "
+                "wait for some to finish and try again"
+            )
         job_id = uuid.uuid4().hex[:12]
-        status = JobStatus(job_id=job_id, state=JobState.QUEUED, anime_id=entry.id, title=entry.title,
-                           sources=chosen, progress_total=len(chosen), created_at=self._clock())
+        status = JobStatus(
+            job_id=job_id,
+            state=JobState.QUEUED,
+            anime_id=entry.id,
+            title=entry.title,
+            sources=chosen,
+            progress_total=len(chosen),
+            created_at=self._clock(),
+        )
         job = _Job(status=status, entry=entry, sources=sources)
         self._jobs[job_id] = job
         if self._tg is not None:
@@ -153,8 +179,9 @@ class JobManager:
                 task = asyncio.get_running_loop().create_task(self._run(job))
             except RuntimeError:
                 del self._jobs[job_id]
-                raise JobError("JobManager.start needs a running event loop; "
-                               "use it inside `async with JobManager(...)`") from None
+                raise JobError(
+                    "JobManager.start needs a running event loop; use it inside `async with JobManager(...)`"
+                ) from None
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         log.info("enrichment job %s queued for %r (%s)", job_id, entry.title, ", ".join(chosen))
@@ -165,10 +192,17 @@ class JobManager:
         self._expire()
         job = self._jobs.get(job_id)
         if job is None:
-            raise JobNotFoundError(f"no enrichment job {job_id!r}: the id is wrong or the job finished more than "
-                                   f"{self.ttl:.0f}s ago and expired")
-        return JobStatus(**{**job.status.__dict__, "outcomes": dict(job.status.outcomes),
-                            "changed_fields": list(job.status.changed_fields)})
+            raise JobNotFoundError(
+                f"no enrichment job {job_id!r}: the id is wrong or the job finished more than "
+                f"{self.ttl:.0f}s ago and expired"
+            )
+        return JobStatus(
+            **{
+                **job.status.__dict__,
+                "outcomes": dict(job.status.outcomes),
+                "changed_fields": list(job.status.changed_fields),
+            }
+        )
 
     def jobs(self) -> list[JobStatus]:
         self._expire()

@@ -64,7 +64,7 @@ import math
 import re
 import statistics as stats_lib
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -117,10 +117,14 @@ OBJECT_LISTS: dict[str, tuple[tuple[str, ...], Any]] = {
     "trailers": (("jikan", "anilist", "kitsu"), lambda x: _url_key(x.get("url"))),
     "opening_themes": (("jikan",), lambda x: str(x.get("title", "")).casefold()),
     "ending_themes": (("jikan",), lambda x: str(x.get("title", "")).casefold()),
-    "related_anime": (("jikan", "anilist", "kitsu", "anidb", "animeschedule", "animeplanet"),
-                      lambda x: _url_key(x.get("url")) or f"{x.get('title', '')}|{x.get('relation_type')}".casefold()),
-    "relations": (("jikan", "anilist"),
-                  lambda x: _url_key(x.get("url")) or f"{x.get('title', '')}|{x.get('relation_type')}".casefold()),
+    "related_anime": (
+        ("jikan", "anilist", "kitsu", "anidb", "animeschedule", "animeplanet"),
+        lambda x: _url_key(x.get("url")) or f"{x.get('title', '')}|{x.get('relation_type')}".casefold(),
+    ),
+    "relations": (
+        ("jikan", "anilist"),
+        lambda x: _url_key(x.get("url")) or f"{x.get('title', '')}|{x.get('relation_type')}".casefold(),
+    ),
     "streaming_info": (("jikan", "anilist", "animeschedule", "kitsu"), lambda x: str(x.get("platform", "")).casefold()),
 }
 _EPISODE_ORDER = ("jikan", "kitsu", "anidb", "anilist")
@@ -232,8 +236,11 @@ def _merge_episodes(lists: list[list[dict[str, Any]] | None]) -> list[dict[str, 
 
 def score_summary(statistics: dict[str, dict[str, Any]]) -> dict[str, float] | None:
     """Arithmetic mean, median and AGM(arithmetic, geometric mean) of the platforms' 0-10 scores."""
-    scores = [float(s["score"]) for s in statistics.values()
-              if isinstance(s, dict) and isinstance(s.get("score"), (int, float)) and 0 < s["score"] <= 10]
+    scores = [
+        float(s["score"])
+        for s in statistics.values()
+        if isinstance(s, dict) and isinstance(s.get("score"), (int, float)) and 0 < s["score"] <= 10
+    ]
     if not scores:
         return None
     arithmetic = sum(scores) / len(scores)
@@ -243,13 +250,21 @@ def score_summary(statistics: dict[str, dict[str, Any]]) -> dict[str, float] | N
         if abs(a - g) < 1e-12:
             break
         a, g = (a + g) / 2, math.sqrt(a * g)
-    return {"arithmetic_geometric_mean": round(a, 6), "arithmetic_mean": round(arithmetic, 6),
-            "median": round(stats_lib.median(scores), 6)}
+    return {
+        "arithmetic_geometric_mean": round(a, 6),
+        "arithmetic_mean": round(arithmetic, 6),
+        "median": round(stats_lib.median(scores), 6),
+    }
 
 
-def merge_entry(base: AnimeEntry, partials: Mapping[str, dict[str, Any]], *,
-                failures: Mapping[str, str] | None = None, duration_seconds: float | None = None,
-                enriched_at: str | None = None) -> AnimeEntry:
+def merge_entry(
+    base: AnimeEntry,
+    partials: Mapping[str, dict[str, Any]],
+    *,
+    failures: Mapping[str, str] | None = None,
+    duration_seconds: float | None = None,
+    enriched_at: str | None = None,
+) -> AnimeEntry:
     """One entry from the base and each source's partial dict (see the module docstring for the rules)."""
     data = base.model_dump(mode="json", by_alias=True)
     base_data = dict(data)
@@ -276,8 +291,10 @@ def merge_entry(base: AnimeEntry, partials: Mapping[str, dict[str, Any]], *,
         data[field] = merged
 
     titles = {str(data.get(k) or "").casefold() for k in ("title",)}
-    alt_titles = [[p.get(k) for k in ("title", "title_english", "title_japanese") if p.get(k)]
-                  for _, p in _ordered(parts, SOURCE_ORDER)]
+    alt_titles = [
+        [p.get(k) for k in ("title", "title_english", "title_japanese") if p.get(k)]
+        for _, p in _ordered(parts, SOURCE_ORDER)
+    ]
     synonyms = [data.get("synonyms")] + [p.get("synonyms") for _, p in _ordered(parts, SOURCE_ORDER)]
     data["synonyms"] = _union_strings(synonyms + alt_titles, exclude=titles)
     for field, order in STRING_LISTS.items():
@@ -285,10 +302,12 @@ def merge_entry(base: AnimeEntry, partials: Mapping[str, dict[str, Any]], *,
     for field, (order, key) in OBJECT_LISTS.items():
         data[field] = _union_objects([p.get(field) for _, p in _ordered(parts, order)] + [data.get(field)], key)
 
-    data["episode_details"] = _merge_episodes([p.get("episode_details") for _, p in _ordered(parts, _EPISODE_ORDER)]
-                                              + [data.get("episode_details")])
-    characters = merge_characters([p.get("characters") or [] for _, p in _ordered(parts, _NAMES)]
-                                  + [data.get("characters") or []])
+    data["episode_details"] = _merge_episodes(
+        [p.get("episode_details") for _, p in _ordered(parts, _EPISODE_ORDER)] + [data.get("episode_details")]
+    )
+    characters = merge_characters(
+        [p.get("characters") or [] for _, p in _ordered(parts, _NAMES)] + [data.get("characters") or []]
+    )
     data["characters"] = characters
     data["staff_data"] = _merge_staff(data.get("staff_data") or {}, parts, characters)
 
@@ -301,9 +320,12 @@ def merge_entry(base: AnimeEntry, partials: Mapping[str, dict[str, Any]], *,
     data["score"] = score_summary(statistics) or data.get("score")
 
     images = data.get("images") or {}
-    data["images"] = {kind: _union_strings([images.get(kind)] + [(p.get("images") or {}).get(kind)
-                                                                  for _, p in _ordered(parts, _IMAGE_ORDER)])
-                      for kind in ("covers", "posters", "banners")}
+    data["images"] = {
+        kind: _union_strings(
+            [images.get(kind)] + [(p.get("images") or {}).get(kind) for _, p in _ordered(parts, _IMAGE_ORDER)]
+        )
+        for kind in ("covers", "posters", "banners")
+    }
     links = dict(data.get("external_links") or {})
     for _, p in _ordered(parts, SOURCE_ORDER):
         for key, url in (p.get("external_links") or {}).items():
@@ -314,7 +336,7 @@ def merge_entry(base: AnimeEntry, partials: Mapping[str, dict[str, Any]], *,
     used = [s for s in SOURCE_ORDER if s in parts] + sorted(s for s in parts if s not in SOURCE_ORDER)
     data["enrichment_metadata"] = {
         "source": "multi-source",
-        "enriched_at": enriched_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "enriched_at": enriched_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "success": bool(used),
         "sources_used": used,
         "failures": dict(failures or {}),
@@ -323,16 +345,20 @@ def merge_entry(base: AnimeEntry, partials: Mapping[str, dict[str, Any]], *,
     return _validated(data, base_data)
 
 
-def _merge_staff(base_staff: dict[str, Any], parts: Mapping[str, dict[str, Any]],
-                 characters: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _merge_staff(
+    base_staff: dict[str, Any], parts: Mapping[str, dict[str, Any]], characters: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     ordered = [(p.get("staff_data") or {}) for _, p in _ordered(parts, _STAFF_ORDER)]
-    production = merge_staff_groups([s.get("production_staff") or {} for s in ordered]
-                                    + [base_staff.get("production_staff") or {}])
+    production = merge_staff_groups(
+        [s.get("production_staff") or {} for s in ordered] + [base_staff.get("production_staff") or {}]
+    )
     companies = {}
     by_company_order = [(p.get("staff_data") or {}) for _, p in _ordered(parts, _COMPANY_ORDER)]
     for kind in ("studios", "producers", "licensors"):
-        companies[kind] = _union_objects([s.get(kind) for s in by_company_order] + [base_staff.get(kind)],
-                                         lambda x: str(x.get("name", "")).strip().casefold())
+        companies[kind] = _union_objects(
+            [s.get(kind) for s in by_company_order] + [base_staff.get(kind)],
+            lambda x: str(x.get("name", "")).strip().casefold(),
+        )
     voices = voice_actor_groups(characters, base_staff.get("voice_actors"))
     result = {"production_staff": production, **companies, "voice_actors": voices}
     return result if any(result.values()) else (base_staff or None)
@@ -365,7 +391,11 @@ def _validated(data: dict[str, Any], base_data: dict[str, Any]) -> AnimeEntry:
             if not fixable:
                 raise
             for field in fixable:
-                log.warning("merged %s of %r is invalid (%s); keeping the base value", field, data.get("title"),
-                            exc.errors()[0].get("msg"))
+                log.warning(
+                    "merged %s of %r is invalid (%s); keeping the base value",
+                    field,
+                    data.get("title"),
+                    exc.errors()[0].get("msg"),
+                )
                 data[field] = base_data[field]
     return AnimeEntry.model_validate(data)

@@ -134,8 +134,9 @@ def merge_staff_groups(groups: list[dict[str, list[dict[str, Any]]]]) -> dict[st
     return {group: rows for group, rows in out.items() if rows}
 
 
-def voice_actor_groups(characters: list[dict[str, Any]],
-                       base: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, list[dict[str, Any]]]:
+def voice_actor_groups(
+    characters: list[dict[str, Any]], base: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """``staff_data.voice_actors``: {language: [person with the characters they voice]} from the cast."""
     out: dict[str, list[dict[str, Any]]] = {}
     for char in characters:

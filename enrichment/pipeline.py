@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -35,8 +35,13 @@ log = logging.getLogger(__name__)
 
 #: statuses of a SourceOutcome
 OK, PARTIAL, STALE, FAILED, NOT_FOUND, SKIPPED = "ok", "partial", "stale", "failed", "not_found", "skipped"
-_NEEDS_TEXT = {"mal": "MyAnimeList", "anilist": "AniList", "kitsu": "Kitsu", "anidb": "AniDB",
-               "animeschedule": "AnimeSchedule"}
+_NEEDS_TEXT = {
+    "mal": "MyAnimeList",
+    "anilist": "AniList",
+    "kitsu": "Kitsu",
+    "anidb": "AniDB",
+    "animeschedule": "AnimeSchedule",
+}
 
 
 @dataclass
@@ -44,9 +49,9 @@ class SourceOutcome:
     """What one source did for one entry."""
 
     source: str
-    status: str                  # ok | partial | stale | failed | not_found | skipped
-    detail: str | None = None    # the reason, or the secondary requests that failed
-    requests: int = 0            # sent over the network (0: everything came from the cache)
+    status: str  # ok | partial | stale | failed | not_found | skipped
+    detail: str | None = None  # the reason, or the secondary requests that failed
+    requests: int = 0  # sent over the network (0: everything came from the cache)
     from_cache: bool = False
     seconds: float = 0.0
 
@@ -64,8 +69,8 @@ class EnrichmentResult:
     outcomes: dict[str, SourceOutcome] = field(default_factory=dict)
     changed_fields: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
-    skipped: bool = False        # enrich_many left it alone (enriched recently)
-    error: str | None = None     # set only when the entry as a whole could not be enriched
+    skipped: bool = False  # enrich_many left it alone (enriched recently)
+    error: str | None = None  # set only when the entry as a whole could not be enriched
     base: AnimeEntry | None = field(default=None, repr=False)  # the entry as it was given
 
     @property
@@ -73,9 +78,15 @@ class EnrichmentResult:
         return [name for name, outcome in self.outcomes.items() if outcome.usable]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.entry.id, "title": self.entry.title, "skipped": self.skipped, "error": self.error,
-                "changed_fields": self.changed_fields, "duration_seconds": round(self.duration_seconds, 3),
-                "sources": {name: o.to_dict() for name, o in self.outcomes.items()}}
+        return {
+            "id": self.entry.id,
+            "title": self.entry.title,
+            "skipped": self.skipped,
+            "error": self.error,
+            "changed_fields": self.changed_fields,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "sources": {name: o.to_dict() for name, o in self.outcomes.items()},
+        }
 
 
 Progress = Callable[[SourceOutcome, int, int], Any]
@@ -98,8 +109,8 @@ def enriched_recently(entry: AnimeEntry, days: float, now: datetime | None = Non
     except ValueError:
         return False
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (now or datetime.now(timezone.utc)) - when < timedelta(days=days)
+        when = when.replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - when < timedelta(days=days)
 
 
 async def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
@@ -116,8 +127,13 @@ async def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
 class Enricher:
     """Owns the shared HttpClient of an enrichment run."""
 
-    def __init__(self, settings: EnrichmentSettings | None = None, *, http: HttpClient | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: EnrichmentSettings | None = None,
+        *,
+        http: HttpClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.settings = settings or EnrichmentSettings()
         self._own_http = http is None
         self.http = http or HttpClient(self.settings, transport=transport)
@@ -140,8 +156,9 @@ class Enricher:
             raise ValueError("no enrichment source selected; choose from jikan, anilist, kitsu, anidb, animeschedule")
         return names
 
-    async def enrich(self, entry: AnimeEntry, sources: list[str] | None = None,
-                     progress: Progress | None = None) -> EnrichmentResult:
+    async def enrich(
+        self, entry: AnimeEntry, sources: list[str] | None = None, progress: Progress | None = None
+    ) -> EnrichmentResult:
         """Fetch, parse and merge; never raises for a source's failure (see ``outcomes``)."""
         names = self.resolve_sources(sources)
         started = time.monotonic()
@@ -153,8 +170,11 @@ class Enricher:
 
         if "anidb" in pending and not self.settings.anidb_client_name:
             pending.remove("anidb")
-            outcomes["anidb"] = SourceOutcome("anidb", SKIPPED, "AniDB needs a registered client: set "
-                                              "ANIME_MCP_ANIDB_CLIENT_NAME and ANIME_MCP_ANIDB_CLIENT_VERSION")
+            outcomes["anidb"] = SourceOutcome(
+                "anidb",
+                SKIPPED,
+                "AniDB needs a registered client: set ANIME_MCP_ANIDB_CLIENT_NAME and ANIME_MCP_ANIDB_CLIENT_VERSION",
+            )
             await _call(progress, outcomes["anidb"], len(outcomes), total)
 
         async with anyio.create_task_group() as tg:
@@ -182,11 +202,15 @@ class Enricher:
                 else:
                     partials[name] = partial
                     status = STALE if ctx.stale else PARTIAL if ctx.warnings else OK
-                    detail = ("served from a stale cache: the source is failing" if ctx.stale
-                              else "; ".join(ctx.warnings) or None)
+                    detail = (
+                        "served from a stale cache: the source is failing"
+                        if ctx.stale
+                        else "; ".join(ctx.warnings) or None
+                    )
                     outcome = SourceOutcome(name, status, detail)
-                    found = extract_ids(list(partial.get("sources") or [])
-                                        + list((partial.get("external_links") or {}).values()))
+                    found = extract_ids(
+                        list(partial.get("sources") or []) + list((partial.get("external_links") or {}).values())
+                    )
                     for key, value in found.items():
                         ids.setdefault(key, value)
                 outcome.requests = ctx.requests
@@ -204,18 +228,28 @@ class Enricher:
             await _call(progress, outcomes[name], len(outcomes), total)
 
         ordered = {name: outcomes[name] for name in names if name in outcomes}
-        failures = {name: f"{o.status}: {o.detail}" if o.detail else o.status
-                    for name, o in ordered.items() if not o.usable}
+        failures = {
+            name: f"{o.status}: {o.detail}" if o.detail else o.status for name, o in ordered.items() if not o.usable
+        }
         merged = merge_entry(entry, partials, failures=failures)
         duration = time.monotonic() - started
         if merged.enrichment_metadata is not None:  # fetching and merging, as a user waits for both
             merged.enrichment_metadata.duration_seconds = round(duration, 3)
-        return EnrichmentResult(entry=merged, outcomes=ordered, changed_fields=changed_fields(entry, merged),
-                                duration_seconds=duration, base=entry)
+        return EnrichmentResult(
+            entry=merged,
+            outcomes=ordered,
+            changed_fields=changed_fields(entry, merged),
+            duration_seconds=duration,
+            base=entry,
+        )
 
-    async def enrich_many(self, entries: Iterable[AnimeEntry] | AsyncIterable[AnimeEntry],
-                          sources: list[str] | None = None, concurrency: int | None = None,
-                          skip_recent_days: float | None = None) -> AsyncIterator[EnrichmentResult]:
+    async def enrich_many(
+        self,
+        entries: Iterable[AnimeEntry] | AsyncIterable[AnimeEntry],
+        sources: list[str] | None = None,
+        concurrency: int | None = None,
+        skip_recent_days: float | None = None,
+    ) -> AsyncIterator[EnrichmentResult]:
         """Results as they complete (not in input order); recently enriched entries come back ``skipped``."""
         self.resolve_sources(sources)  # fail before any work on a bad source name
         limit = max(1, concurrency or self.settings.enrichment_concurrency)
@@ -259,9 +293,14 @@ async def _aiter(entries: Iterable[AnimeEntry] | AsyncIterable[AnimeEntry]) -> A
             yield entry
 
 
-async def enrich_entry(entry: AnimeEntry, sources: list[str] | None = None, progress: Progress | None = None, *,
-                       settings: EnrichmentSettings | None = None, enricher: Enricher | None = None
-                       ) -> EnrichmentResult:
+async def enrich_entry(
+    entry: AnimeEntry,
+    sources: list[str] | None = None,
+    progress: Progress | None = None,
+    *,
+    settings: EnrichmentSettings | None = None,
+    enricher: Enricher | None = None,
+) -> EnrichmentResult:
     """Enrich one entry; pass ``enricher`` to share rate limits, breakers and the cache across calls."""
     if enricher is not None:
         return await enricher.enrich(entry, sources, progress)
@@ -269,10 +308,15 @@ async def enrich_entry(entry: AnimeEntry, sources: list[str] | None = None, prog
         return await own.enrich(entry, sources, progress)
 
 
-async def enrich_many(entries: Iterable[AnimeEntry] | AsyncIterable[AnimeEntry], sources: list[str] | None = None,
-                      concurrency: int | None = None, skip_recent_days: float | None = None, *,
-                      settings: EnrichmentSettings | None = None, enricher: Enricher | None = None
-                      ) -> AsyncIterator[EnrichmentResult]:
+async def enrich_many(
+    entries: Iterable[AnimeEntry] | AsyncIterable[AnimeEntry],
+    sources: list[str] | None = None,
+    concurrency: int | None = None,
+    skip_recent_days: float | None = None,
+    *,
+    settings: EnrichmentSettings | None = None,
+    enricher: Enricher | None = None,
+) -> AsyncIterator[EnrichmentResult]:
     """Enrich many entries, ``concurrency`` at a time, skipping recently enriched ones (resumable)."""
     if enricher is not None:
         async for result in enricher.enrich_many(entries, sources, concurrency, skip_recent_days):

@@ -50,7 +50,8 @@ class EnrichmentSettings(BaseSettings):
     # --- failures ---------------------------------------------------------------------
     enrichment_timeout: float = Field(20.0, gt=0, description="Seconds per request (any source without its own).")
     source_timeouts: dict[str, float] = Field(
-        default_factory=dict, description='Per-source request timeouts in seconds, e.g. {"anidb": 30} (JSON).')
+        default_factory=dict, description='Per-source request timeouts in seconds, e.g. {"anidb": 30} (JSON).'
+    )
     max_retries: int = Field(3, ge=0, description="Retries of a request after 429, 5xx or a timeout.")
     backoff_base: float = Field(1.0, ge=0, description="First retry delay (s); doubles each retry, with jitter.")
     backoff_max: float = Field(30.0, ge=0, description="Longest retry delay in seconds.")
@@ -66,9 +67,13 @@ class EnrichmentSettings(BaseSettings):
     # --- amount of work ---------------------------------------------------------------
     max_pages: int = Field(40, ge=1, description="Most pages followed per paginated list (a guard against loops).")
     jikan_episode_details_max: int = Field(
-        30, ge=0, description="Episodes whose detail page (synopsis) is fetched from Jikan; 0 skips them.")
-    enrichment_concurrency: int = Field(2, ge=1, description="Entries enriched at once by enrich_many and `anime-mcp enrich` (its --concurrency "
-        "overrides it).")
+        30, ge=0, description="Episodes whose detail page (synopsis) is fetched from Jikan; 0 skips them."
+    )
+    enrichment_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Entries enriched at once by enrich_many and `anime-mcp enrich` (its --concurrency overrides it).",
+    )
     skip_recent_days: float = Field(7.0, ge=0, description="Entries enriched this recently are skipped (resume).")
     max_concurrent_jobs: int = Field(2, ge=1, description="Enrichment jobs running at once in the server.")
     max_pending_jobs: int = Field(50, ge=1, description="Queued plus running jobs accepted before start() refuses.")

@@ -31,8 +31,13 @@ class RateLimiter:
     every caller of the source, not just the one that saw the header.
     """
 
-    def __init__(self, windows: list[tuple[int, float]] | None = None, *, min_interval: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        windows: list[tuple[int, float]] | None = None,
+        *,
+        min_interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.windows = [(max(1, int(n)), float(p)) for n, p in (windows or []) if p > 0]
         self.min_interval = max(0.0, float(min_interval))
         self._stamps: list[deque[float]] = [deque() for _ in self.windows]
@@ -133,7 +138,7 @@ class CircuitBreaker:
 # ----- per-source policy --------------------------------------------------------------------
 @dataclass
 class SourceStats:
-    requests: int = 0          # sent over the network
+    requests: int = 0  # sent over the network
     retries: int = 0
     cache_hits: int = 0
     stale_served: int = 0

@@ -40,10 +40,14 @@ class CatalogueSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANIME_MCP_", env_file=".env", extra="ignore")
 
     catalogue_release_url: str = Field(
-        LATEST_RELEASE_API, description="GitHub release API URL of the anime-offline-database release to download "
-        "(`anime-mcp catalogue download`; the only command that uses the network for the catalogue).")
-    catalogue_dir: Path = Field(Path(user_data_dir("anime-mcp")) / "catalogue",
-                                description="Folder the downloaded catalogue (and the previous one) is kept in.")
+        LATEST_RELEASE_API,
+        description="GitHub release API URL of the anime-offline-database release to download "
+        "(`anime-mcp catalogue download`; the only command that uses the network for the catalogue).",
+    )
+    catalogue_dir: Path = Field(
+        Path(user_data_dir("anime-mcp")) / "catalogue",
+        description="Folder the downloaded catalogue (and the previous one) is kept in.",
+    )
     catalogue_timeout: float = Field(60.0, description="Seconds without progress before a catalogue request fails.")
     catalogue_retries: int = Field(3, description="Attempts per catalogue request (network errors, 429, 5xx).")
     catalogue_max_bytes: int = Field(1 << 30, description="Largest catalogue file accepted (bytes).")
@@ -59,10 +63,10 @@ class Downloaded:
     entries: int
     size: int
     sha256: str
-    release: str              # tag or name of the release
-    checksum_verified: bool   # False when the release published no digest
-    previous: Path | None     # where the file it replaced now is
-    unchanged: bool = False   # the same bytes as the file already there: nothing replaced
+    release: str  # tag or name of the release
+    checksum_verified: bool  # False when the release published no digest
+    previous: Path | None  # where the file it replaced now is
+    unchanged: bool = False  # the same bytes as the file already there: nothing replaced
 
 
 def previous_path(path: Path) -> Path:
@@ -95,23 +99,27 @@ def _request(client: httpx.Client, method: str, url: str, retries: int, **kw) ->
             response.close()
             raise CatalogueError(f"{url} answered HTTP {response.status_code}; check ANIME_MCP_CATALOGUE_RELEASE_URL")
         return response
-    raise CatalogueError(f"cannot download the catalogue from {httpx.URL(url).host or url}: {last} after "
-                         f"{max(1, retries)} attempts. Check the network (this is the only command that needs it) "
-                         "or ANIME_MCP_CATALOGUE_RELEASE_URL")
+    raise CatalogueError(
+        f"cannot download the catalogue from {httpx.URL(url).host or url}: {last} after "
+        f"{max(1, retries)} attempts. Check the network (this is the only command that needs it) "
+        "or ANIME_MCP_CATALOGUE_RELEASE_URL"
+    )
 
 
 def _asset(release: dict, fmt: str) -> dict:
     assets = release.get("assets") if isinstance(release, dict) else None
     if not isinstance(assets, list):
-        raise CatalogueError("the release URL did not return a GitHub release (no 'assets'); "
-                             "check ANIME_MCP_CATALOGUE_RELEASE_URL")
+        raise CatalogueError(
+            "the release URL did not return a GitHub release (no 'assets'); check ANIME_MCP_CATALOGUE_RELEASE_URL"
+        )
     wanted = ASSETS[fmt]
     for asset in assets:
         if isinstance(asset, dict) and asset.get("name") == wanted and asset.get("browser_download_url"):
             return asset
     names = ", ".join(str(a.get("name")) for a in assets if isinstance(a, dict)) or "none"
-    raise CatalogueError(f"the release has no {wanted} (assets: {names}); try --format "
-                         f"{'json' if fmt == 'jsonl' else 'jsonl'}")
+    raise CatalogueError(
+        f"the release has no {wanted} (assets: {names}); try --format {'json' if fmt == 'jsonl' else 'jsonl'}"
+    )
 
 
 def verify_shape(path: Path) -> int:
@@ -123,8 +131,12 @@ def verify_shape(path: Path) -> int:
             where = f"entry #{item.index}" + (f" (line {item.line})" if item.line else "")
             if item.error:
                 raise CatalogueError(f"{path.name}: {where}: {item.error}")
-            if not (isinstance(data, dict) and isinstance(data.get("title"), str)
-                    and isinstance(data.get("sources"), list) and data["sources"]):
+            if not (
+                isinstance(data, dict)
+                and isinstance(data.get("title"), str)
+                and isinstance(data.get("sources"), list)
+                and data["sources"]
+            ):
                 raise CatalogueError(f"{path.name}: {where} is not an anime (needs a title and a sources list)")
             count += 1
     except ImportFileError as exc:
@@ -142,8 +154,9 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download_catalogue(settings: CatalogueSettings | None = None, *, to: Path | None = None,
-                       fmt: Literal["jsonl", "json"] = "jsonl") -> Downloaded:
+def download_catalogue(
+    settings: CatalogueSettings | None = None, *, to: Path | None = None, fmt: Literal["jsonl", "json"] = "jsonl"
+) -> Downloaded:
     """Fetch the release's file into ``to`` (default: the catalogue_dir setting), verified; keep the old one."""
     settings = settings or CatalogueSettings()
     folder = Path(to or settings.catalogue_dir).expanduser()
@@ -155,26 +168,32 @@ def download_catalogue(settings: CatalogueSettings | None = None, *, to: Path | 
         try:
             release = response.json()
         except ValueError as exc:
-            raise CatalogueError(f"{settings.catalogue_release_url} did not answer JSON; "
-                                 "check ANIME_MCP_CATALOGUE_RELEASE_URL") from exc
+            raise CatalogueError(
+                f"{settings.catalogue_release_url} did not answer JSON; check ANIME_MCP_CATALOGUE_RELEASE_URL"
+            ) from exc
         asset = _asset(release, fmt)
         tag = str(release.get("tag_name") or release.get("name") or "latest")
         expected_size = asset.get("size") if isinstance(asset.get("size"), int) else None
         digest = str(asset.get("digest") or "")
         expected_sha = digest.removeprefix("sha256:").lower() if digest.startswith("sha256:") else None
         if expected_size is not None and expected_size > settings.catalogue_max_bytes:
-            raise CatalogueError(f"the release file is {expected_size} bytes, over ANIME_MCP_CATALOGUE_MAX_BYTES "
-                                 f"({settings.catalogue_max_bytes})")
+            raise CatalogueError(
+                f"the release file is {expected_size} bytes, over ANIME_MCP_CATALOGUE_MAX_BYTES "
+                f"({settings.catalogue_max_bytes})"
+            )
         target = folder / asset["name"]
         part = folder / f".{asset['name']}.part"
         try:
             sha, size = _fetch(client, asset["browser_download_url"], part, settings)
             if expected_size is not None and size != expected_size:
-                raise CatalogueError(f"download incomplete: {size} bytes, the release lists {expected_size}; "
-                                     "run the command again")
+                raise CatalogueError(
+                    f"download incomplete: {size} bytes, the release lists {expected_size}; run the command again"
+                )
             if expected_sha is not None and sha != expected_sha:
-                raise CatalogueError(f"checksum mismatch: sha256 {sha}, the release lists {expected_sha}; "
-                                     "the file was not kept, run the command again")
+                raise CatalogueError(
+                    f"checksum mismatch: sha256 {sha}, the release lists {expected_sha}; "
+                    "the file was not kept, run the command again"
+                )
             entries = verify_shape(part)
             if target.exists() and _sha256_of(target) == sha:
                 part.unlink()
@@ -192,16 +211,19 @@ def download_catalogue(settings: CatalogueSettings | None = None, *, to: Path | 
 
 def _fetch(client: httpx.Client, url: str, part: Path, settings: CatalogueSettings) -> tuple[str, int]:
     """Stream ``url`` into ``part``: (sha256, bytes); the size cap holds even without a listed size."""
-    response = _request(client, "GET", url, settings.catalogue_retries,
-                        headers={"Accept": "application/octet-stream"}, stream=True)
+    response = _request(
+        client, "GET", url, settings.catalogue_retries, headers={"Accept": "application/octet-stream"}, stream=True
+    )
     digest, size = hashlib.sha256(), 0
     try:
         with part.open("wb") as out:
             for chunk in response.iter_bytes(CHUNK):
                 size += len(chunk)
                 if size > settings.catalogue_max_bytes:
-                    raise CatalogueError(f"the catalogue file exceeds ANIME_MCP_CATALOGUE_MAX_BYTES "
-                                         f"({settings.catalogue_max_bytes} bytes)")
+                    raise CatalogueError(
+                        f"the catalogue file exceeds ANIME_MCP_CATALOGUE_MAX_BYTES "
+                        f"({settings.catalogue_max_bytes} bytes)"
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except httpx.HTTPError as exc:

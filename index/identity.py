@@ -33,10 +33,10 @@ SOURCES_NAMESPACE = uuid.UUID("0b7e4f5d-3c21-5d8a-8f6e-91c2a7d4e615")
 
 @dataclass(frozen=True, slots=True)
 class Platform:
-    key: str           # short, used in derived ids ("mal-1") and as statistics keys
-    name: str          # how people write it ("MyAnimeList")
+    key: str  # short, used in derived ids ("mal-1") and as statistics keys
+    name: str  # how people write it ("MyAnimeList")
     hosts: tuple[str, ...]
-    pattern: str       # regex on the URL path; group 1 is the id
+    pattern: str  # regex on the URL path; group 1 is the id
 
 
 # Order matters: the first platform an entry has a source on names its derived id.

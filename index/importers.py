@@ -23,6 +23,7 @@ import ijson
 from pydantic import ValidationError
 
 from index.identity import entry_id, source_ids
+
 # title_from_url is re-exported: code and tests import it from here
 from index.offline_db import normalise_raw, title_from_url  # noqa: F401
 from index.schema import AnimeEntry
@@ -41,11 +42,11 @@ class ImportFileError(ValueError):
 class ImportResult:
     """One entry of a file: either ``entry`` or ``error`` is set, never both."""
 
-    index: int                  # 0-based position among the file's entries
-    label: str                  # id, title or first source of the raw entry, for messages
+    index: int  # 0-based position among the file's entries
+    label: str  # id, title or first source of the raw entry, for messages
     entry: AnimeEntry | None = None
     error: str | None = None
-    line: int | None = None     # 1-based line number (JSONL only)
+    line: int | None = None  # 1-based line number (JSONL only)
     id_hints: tuple[str, ...] = ()  # ids a rejected entry may be stored under (kept by a prune)
 
     @property
@@ -60,7 +61,7 @@ class RawItem:
     index: int
     data: Any
     line: int | None = None
-    error: str | None = None    # set when the item could not even be parsed (bad JSONL line)
+    error: str | None = None  # set when the item could not even be parsed (bad JSONL line)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -184,7 +185,7 @@ def _iter_stream(raw: IO[bytes], name: str, *, jsonl: bool) -> Iterator[RawItem]
     if head not in (b"{", b"["):
         raise ImportFileError(
             f"cannot import {name}: not JSON or JSONL (starts with {head!r}); expected an "
-            "anime-offline-database file, an enveloped {\"data\": [...]} file or a JSON list"
+            'anime-offline-database file, an enveloped {"data": [...]} file or a JSON list'
         )
     if not jsonl and head == b"{":
         jsonl, stream = _looks_like_jsonl(stream)
@@ -249,7 +250,7 @@ def _iter_json(stream: IO[bytes], name: str) -> Iterator[RawItem]:
     index = 0
     found_container = False
     try:
-        for prefix, event, value in events:
+        for prefix, event, _value in events:
             if prefix != "":
                 continue
             if event == "start_array":
@@ -271,17 +272,16 @@ def _iter_json(stream: IO[bytes], name: str) -> Iterator[RawItem]:
                     yield RawItem(index, top)
                     index += 1
                 elif "data" in top and top["data"] is not None:
-                    raise ImportFileError(f"cannot import {name}: \"data\" must be a list of entries")
+                    raise ImportFileError(f'cannot import {name}: "data" must be a list of entries')
             else:
                 raise ImportFileError(f"cannot import {name}: top-level value is a {event}, not an object or list")
     except ijson.JSONError as exc:
         raise ImportFileError(
-            f"cannot import {name}: invalid JSON after {index} entries ({exc}); "
-            "fix the file or export it again"
+            f"cannot import {name}: invalid JSON after {index} entries ({exc}); fix the file or export it again"
         ) from exc
     if not found_container:
         raise ImportFileError(
-            f"cannot import {name}: no entries found; expected {{\"data\": [...]}}, a JSON list "
+            f'cannot import {name}: no entries found; expected {{"data": [...]}}, a JSON list '
             "of entries or an anime-offline-database release"
         )
 

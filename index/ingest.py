@@ -46,10 +46,10 @@ PRUNE_PAGE = 1024  # point ids read (and deleted) per request while pruning
 @dataclass
 class IngestSummary:
     read: int = 0
-    indexed: int = 0          # new points
-    updated: int = 0          # existing points whose content changed
-    unchanged: int = 0        # skipped by content hash
-    pruned: int = 0           # points deleted because the files no longer hold them (prune=True)
+    indexed: int = 0  # new points
+    updated: int = 0  # existing points whose content changed
+    unchanged: int = 0  # skipped by content hash
+    pruned: int = 0  # points deleted because the files no longer hold them (prune=True)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (entry label, reason)
     vectors_embedded: int = 0
     images_embedded: int = 0
@@ -58,10 +58,12 @@ class IngestSummary:
     def line(self) -> str:
         rate = self.read / self.seconds if self.seconds else 0.0
         # "updated" counts changed entries; tests and scripts read this wording, so it stays
-        return (f"read {self.read}, indexed {self.indexed} new, updated {self.updated}, "
-                f"skipped {self.unchanged} unchanged, failed {len(self.failed)}, pruned {self.pruned} "
-                f"({self.vectors_embedded} texts, {self.images_embedded} images embedded; "
-                f"{self.seconds:.1f}s, {rate:.1f} entries/s)")
+        return (
+            f"read {self.read}, indexed {self.indexed} new, updated {self.updated}, "
+            f"skipped {self.unchanged} unchanged, failed {len(self.failed)}, pruned {self.pruned} "
+            f"({self.vectors_embedded} texts, {self.images_embedded} images embedded; "
+            f"{self.seconds:.1f}s, {rate:.1f} entries/s)"
+        )
 
 
 @dataclass
@@ -70,9 +72,9 @@ class _Plan:
     pid: str
     chash: str
     payload: dict[str, Any]
-    texts: dict[str, str]          # texts to (re-)embed
-    hashes: dict[str, str]         # all current text hashes (incl. image marker)
-    removed: list[str]             # vectors that must disappear
+    texts: dict[str, str]  # texts to (re-)embed
+    hashes: dict[str, str]  # all current text hashes (incl. image marker)
+    removed: list[str]  # vectors that must disappear
     exists: bool
     image_urls: list[str]
     needs_image: bool
@@ -80,8 +82,15 @@ class _Plan:
 
 
 class Ingestor:
-    def __init__(self, store: VectorStore, embedder: EmbeddingModule, image_fetcher: Any = None,
-                 batch_size: int = 64, fetch_images: bool = True, merge: bool = True):
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: EmbeddingModule,
+        image_fetcher: Any = None,
+        batch_size: int = 64,
+        fetch_images: bool = True,
+        merge: bool = True,
+    ):
         self.store = store
         self.embedder = embedder
         self.image_fetcher = image_fetcher
@@ -90,8 +99,9 @@ class Ingestor:
         self.merge = merge
         self._seen: set[str] = set()  # point ids this run wrote, skipped or must not prune
 
-    async def ingest_paths(self, paths: Iterable[Path], progress: Progress | None = None, *,
-                           prune: bool = False) -> IngestSummary:
+    async def ingest_paths(
+        self, paths: Iterable[Path], progress: Progress | None = None, *, prune: bool = False
+    ) -> IngestSummary:
         """Index every entry of ``paths``; with ``prune``, then delete every point they do not hold."""
         summary = IngestSummary()
         start = time.perf_counter()
@@ -117,8 +127,9 @@ class Ingestor:
         summary.seconds = time.perf_counter() - start
         return summary
 
-    async def _ingest(self, entries: AsyncIterator[AnimeEntry], summary: IngestSummary,
-                      progress: Progress | None) -> None:
+    async def _ingest(
+        self, entries: AsyncIterator[AnimeEntry], summary: IngestSummary, progress: Progress | None
+    ) -> None:
         batch: list[AnimeEntry] = []
         async for entry in entries:
             batch.append(entry)
@@ -133,7 +144,7 @@ class Ingestor:
         plans: dict[str, _Plan] = {}
         candidates = [_candidates(e) for e in batch]
         existing = await self._existing([point_id(c) for ids in candidates for c in ids])
-        for entry, ids in zip(batch, candidates):
+        for entry, ids in zip(batch, candidates, strict=True):
             entry.id = self._resolve_id(ids, existing)
             self._seen.add(point_id(entry.id))
         stored = await self._stored_entries(batch, existing)
@@ -181,8 +192,11 @@ class Ingestor:
         """Stored entries to merge with (entry id -> JSON), read only for entries whose content differs."""
         if not self.merge:
             return {}
-        wanted = {point_id(e.id): e.id for e in batch
-                  if (old := existing.get(point_id(e.id))) is not None and old.get("content_hash") != content_hash(e)}
+        wanted = {
+            point_id(e.id): e.id
+            for e in batch
+            if (old := existing.get(point_id(e.id))) is not None and old.get("content_hash") != content_hash(e)
+        }
         if not wanted:
             return {}
         records = await self.store.retrieve(list(wanted), with_payload=[ENTRY_KEY])
@@ -201,7 +215,7 @@ class Ingestor:
             if offset is None:
                 break
         for start in range(0, len(doomed), PRUNE_PAGE):
-            await self.store.delete(doomed[start:start + PRUNE_PAGE])
+            await self.store.delete(doomed[start : start + PRUNE_PAGE])
         if doomed:
             log.info("pruned %d entries the files no longer hold", len(doomed))
         return len(doomed)
@@ -240,7 +254,7 @@ class Ingestor:
         flat = [(p, name, text) for p in plans for name, text in p.texts.items()]
         if flat:
             vectors = await self.embedder.aembed_documents([t for _, _, t in flat])
-            for (plan, name, _), vec in zip(flat, vectors):
+            for (plan, name, _), vec in zip(flat, vectors, strict=True):
                 plan.vectors[name] = vec.tolist()
             summary.vectors_embedded += len(flat)
         for plan in plans:

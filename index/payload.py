@@ -13,8 +13,8 @@ import math
 import re
 import unicodedata
 from statistics import fmean
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from index.identity import content_hash, entry_id
 from index.payload_fields import ENTRY_KEY, IMAGE_URL_KEY, PAYLOAD_INDEXES, SYNOPSIS_SHORT_KEY

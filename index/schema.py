@@ -153,8 +153,14 @@ class AnimeEntry(_Model):
     @classmethod
     def _status(cls, v: Any) -> Any:
         text = str(v or "").strip().upper()
-        aliases = {"CURRENTLY AIRING": "ONGOING", "AIRING": "ONGOING", "NOT YET AIRED": "UPCOMING",
-                   "FINISHED AIRING": "FINISHED", "RELEASING": "ONGOING", "NOT_YET_RELEASED": "UPCOMING"}
+        aliases = {
+            "CURRENTLY AIRING": "ONGOING",
+            "AIRING": "ONGOING",
+            "NOT YET AIRED": "UPCOMING",
+            "FINISHED AIRING": "FINISHED",
+            "RELEASING": "ONGOING",
+            "NOT_YET_RELEASED": "UPCOMING",
+        }
         return _upper_enum(aliases.get(text, text), AnimeStatus, AnimeStatus.UNKNOWN)
 
     @field_validator("season", mode="before")
@@ -187,8 +193,16 @@ class AnimeEntry(_Model):
     def _month_text(cls, v: Any) -> Any:
         return None if v is None else str(v)
 
-    @field_validator("synonyms", "genres", "tags", "demographics", "content_warnings",
-                     "streaming_licenses", "licensors", mode="before")
+    @field_validator(
+        "synonyms",
+        "genres",
+        "tags",
+        "demographics",
+        "content_warnings",
+        "streaming_licenses",
+        "licensors",
+        mode="before",
+    )
     @classmethod
     def _string_list(cls, v: Any) -> Any:
         if v is None:

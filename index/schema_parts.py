@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -38,6 +37,7 @@ class _Model(BaseModel):
     @classmethod
     def _snake(cls, data: Any) -> Any:
         return snake_case_keys(data)
+
 
 class Theme(_Model):
     name: str

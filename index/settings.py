@@ -28,8 +28,12 @@ class EmbeddingSettings(BaseSettings):
     profile: Literal["auto", "full", "lite"] = Field(
         "auto", description="Model profile: full (bge-m3 + ViT-H-14) on GPU, lite (MiniLM + ViT-B-32) on CPU."
     )
-    text_model: str | None = Field(None, description="Sentence-transformers model name or local path (overrides the profile).")
-    image_model: str | None = Field(None, description="OpenCLIP architecture name, e.g. ViT-B-32 (overrides the profile).")
+    text_model: str | None = Field(
+        None, description="Sentence-transformers model name or local path (overrides the profile)."
+    )
+    image_model: str | None = Field(
+        None, description="OpenCLIP architecture name, e.g. ViT-B-32 (overrides the profile)."
+    )
     image_pretrained: str | None = Field(
         None, description="OpenCLIP pretrained tag or local checkpoint file (overrides the profile)."
     )
@@ -40,7 +44,8 @@ class EmbeddingSettings(BaseSettings):
         "(AVX512-BF16/AMX), else float32. GPUs always run fp16.",
     )
     query_threads: int = Field(
-        0, description="CPU threads per query encoding; 0 picks all cores but one (left to the server's requests). "
+        0,
+        description="CPU threads per query encoding; 0 picks all cores but one (left to the server's requests). "
         "Indexing uses every core.",
     )
     text_batch_size: int = Field(0, description="Texts per encoder call; 0 picks 256 on GPU, 32 on CPU.")
@@ -49,7 +54,9 @@ class EmbeddingSettings(BaseSettings):
     chunk_overlap_tokens: int = Field(32, description="Overlap between chunks of text longer than the window.")
     image_enabled: bool = Field(True, description="Load the image model; off makes image search report an error.")
     micro_batch_window_ms: float = Field(
-        3.0, description="How long a query waits to share one encoder call while queries overlap (a lone query never waits).",
+        3.0,
+        description="How long a query waits to share one encoder call while queries overlap (a lone query never "
+        "waits).",
     )
 
 
@@ -58,7 +65,9 @@ class ImageFetchSettings(BaseSettings):
 
     model_config = _config()
 
-    image_cache_dir: Path = Field(Path(user_cache_dir("anime-mcp")) / "images", description="Disk cache of fetched images.")
+    image_cache_dir: Path = Field(
+        Path(user_cache_dir("anime-mcp")) / "images", description="Disk cache of fetched images."
+    )
     image_max_bytes: int = Field(10 * 1024 * 1024, description="Largest image accepted (bytes).")
     image_fetch_timeout: float = Field(15.0, description="Seconds per image download.")
     image_fetch_concurrency: int = Field(8, description="Parallel image downloads.")
@@ -71,7 +80,9 @@ class ImageFetchSettings(BaseSettings):
     image_allow_private_hosts: bool = Field(
         False, description="Allow image URLs on loopback/private/link-local addresses (tests, trusted LANs only)."
     )
-    image_max_pixels: int = Field(40_000_000, description="Largest decoded image (pixels); guards against decompression bombs.")
+    image_max_pixels: int = Field(
+        40_000_000, description="Largest decoded image (pixels); guards against decompression bombs."
+    )
     image_max_redirects: int = Field(3, description="HTTP redirects followed per image, each hop checked.")
 
 

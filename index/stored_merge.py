@@ -60,6 +60,9 @@ def merge_with_stored(entry: AnimeEntry, stored: dict[str, Any] | None) -> Anime
     try:
         return AnimeEntry.model_validate(merged)
     except ValidationError as exc:  # a stored entry from an older schema: index the new one as it is
-        log.warning("could not keep the stored fields of %s (%s); indexing it as the file has it",
-                    entry.id, exc.errors(include_url=False)[:1])
+        log.warning(
+            "could not keep the stored fields of %s (%s); indexing it as the file has it",
+            entry.id,
+            exc.errors(include_url=False)[:1],
+        )
         return entry

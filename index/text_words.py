@@ -18,23 +18,43 @@ from index.schema import ContextualRank
 
 # ----------------------------------------------------------------------------- word tables
 TYPE_WORDS = {
-    "TV": "TV series", "MOVIE": "movie", "OVA": "OVA (original video animation)",
-    "ONA": "ONA (original net animation)", "SPECIAL": "special", "MUSIC": "music video",
+    "TV": "TV series",
+    "MOVIE": "movie",
+    "OVA": "OVA (original video animation)",
+    "ONA": "ONA (original net animation)",
+    "SPECIAL": "special",
+    "MUSIC": "music video",
     "PV": "promotional video",
 }
 STATUS_WORDS = {"FINISHED": "finished airing", "ONGOING": "currently airing", "UPCOMING": "not yet aired"}
 SOURCE_WORDS = {
-    "MANGA": "manga", "ORIGINAL": "original story (not based on another work)", "LIGHT NOVEL": "light novel",
-    "NOVEL": "novel", "WEB MANGA": "web manga", "VISUAL NOVEL": "visual novel", "GAME": "video game",
-    "MIXED MEDIA": "mixed media project", "OTHER": "other source",
+    "MANGA": "manga",
+    "ORIGINAL": "original story (not based on another work)",
+    "LIGHT NOVEL": "light novel",
+    "NOVEL": "novel",
+    "WEB MANGA": "web manga",
+    "VISUAL NOVEL": "visual novel",
+    "GAME": "video game",
+    "MIXED MEDIA": "mixed media project",
+    "OTHER": "other source",
 }
 FORMAT_WORDS = {
-    "TV": "TV series", "TV_SHORT": "TV short", "MOVIE": "movie", "OVA": "OVA", "ONA": "ONA",
-    "SPECIAL": "special", "MUSIC": "music video",
+    "TV": "TV series",
+    "TV_SHORT": "TV short",
+    "MOVIE": "movie",
+    "OVA": "OVA",
+    "ONA": "ONA",
+    "SPECIAL": "special",
+    "MUSIC": "music video",
 }
 RELATION_WORDS = {
-    "CHARACTER": "Shares characters with", "OTHER": "Related", "SPIN OFF": "Spin-off",
-    "SPIN-OFF": "Spin-off", "MUSIC": "Music video", "ONA": "ONA", "OVA": "OVA",
+    "CHARACTER": "Shares characters with",
+    "OTHER": "Related",
+    "SPIN OFF": "Spin-off",
+    "SPIN-OFF": "Spin-off",
+    "MUSIC": "Music video",
+    "ONA": "ONA",
+    "OVA": "OVA",
 }
 AWARD_WORDS = ("award winning", "award-winning")
 
@@ -45,8 +65,14 @@ _SOURCE_NOTE = re.compile(r"\((?:Source|Written by)[^)]*\)|\[Written by [^\]]*\]
 _PLACEHOLDER_SYNOPSIS = re.compile(r"^\s*episode\s*\d+\s*\.?\s*$", re.IGNORECASE)
 _NULL_DATE = "0001-01-01"
 _ENDINGS = ".!?。！？…"
-LINK_WORDS = {"officialsite": "Official site", "official site": "Official site", "official_site": "Official site",
-              "youtube": "YouTube", "twitter": "Twitter", "wikipedia": "Wikipedia"}
+LINK_WORDS = {
+    "officialsite": "Official site",
+    "official site": "Official site",
+    "official_site": "Official site",
+    "youtube": "YouTube",
+    "twitter": "Twitter",
+    "wikipedia": "Wikipedia",
+}
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -155,7 +181,9 @@ def describe_mapping(data: Any) -> str | None:
                 continue
             inner = describe_mapping(value)
             if inner:
-                parts.append(f"{_words(str(key))}: {inner}" if not isinstance(value, dict) else f"{_words(str(key))} ({inner})")
+                parts.append(
+                    f"{_words(str(key))}: {inner}" if not isinstance(value, dict) else f"{_words(str(key))} ({inner})"
+                )
         return "; ".join(parts) or None
     if isinstance(data, list):
         items = [d for d in (describe_mapping(v) for v in data) if d]
@@ -177,7 +205,9 @@ def contextual_rank_words(rank: ContextualRank) -> str | None:
     """``#29 highest rated OVA of 2009``."""
     if not rank.rank:
         return None
-    kind = {"RATED": "highest rated", "POPULAR": "most popular"}.get((rank.type or "").upper(), _words(rank.type or "ranked").lower())
+    kind = {"RATED": "highest rated", "POPULAR": "most popular"}.get(
+        (rank.type or "").upper(), _words(rank.type or "ranked").lower()
+    )
     fmt = FORMAT_WORDS.get((rank.format or "").upper(), "anime" if not rank.format else rank.format)
     if rank.all_time:
         period = " of all time"

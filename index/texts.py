@@ -15,9 +15,11 @@ from index import vectors as V
 from index.identity import PLATFORM_NAMES, platform_id, source_ids
 from index.payload import normalise_title
 from index.schema import AnimeEntry, Character, EpisodeDetail, ThemeSong
+
 # The word tables and helpers live in index.text_words; they are re-exported here because
 # other code and tests import them from index.texts.
 from index.text_words import (  # noqa: F401
+    _PLACEHOLDER_SYNOPSIS,
     AWARD_WORDS,
     FORMAT_WORDS,
     LINK_WORDS,
@@ -25,7 +27,6 @@ from index.text_words import (  # noqa: F401
     SOURCE_WORDS,
     STATUS_WORDS,
     TYPE_WORDS,
-    _PLACEHOLDER_SYNOPSIS,
     _label,
     _name_key,
     _rank_tier,
@@ -50,15 +51,25 @@ def title_text(e: AnimeEntry) -> str | None:
     titles = [e.title, e.title_english, e.title_japanese]
     known = {normalise_title(t) for t in titles if t}
     synonyms = unique((s for s in e.synonyms if normalise_title(s) not in known), key=normalise_title)
-    english = e.title_english if e.title_english and normalise_title(e.title_english) != normalise_title(e.title) else None
-    return _sentences([
-        end(f"Title: {e.title}"),
-        end(f"English title: {english}") if english else None,
-        end(f"Japanese title: {e.title_japanese}") if e.title_japanese and e.title_japanese != e.title else None,
-        _label("Also known as", synonyms, "; "),
-        f"Synopsis: {clean(e.synopsis)}" if clean(e.synopsis) else None,
-        f"Background: {clean(e.background)}" if clean(e.background) else None,
-    ], "\n") or None
+    english = (
+        e.title_english if e.title_english and normalise_title(e.title_english) != normalise_title(e.title) else None
+    )
+    return (
+        _sentences(
+            [
+                end(f"Title: {e.title}"),
+                end(f"English title: {english}") if english else None,
+                end(f"Japanese title: {e.title_japanese}")
+                if e.title_japanese and e.title_japanese != e.title
+                else None,
+                _label("Also known as", synonyms, "; "),
+                f"Synopsis: {clean(e.synopsis)}" if clean(e.synopsis) else None,
+                f"Background: {clean(e.background)}" if clean(e.background) else None,
+            ],
+            "\n",
+        )
+        or None
+    )
 
 
 def character_block(c: Character) -> str:
@@ -68,17 +79,20 @@ def character_block(c: Character) -> str:
     head = name + (f" ({native})" if native and native != c.name else "")
     role = (c.role or "").strip().lower()
     head += f", {role} character" if role else ""
-    aliases = unique(a for a in [c.name, *c.nicknames, *c.name_variations, c.name_kanji]
-                     if a and a.strip() not in (name, native))
+    aliases = unique(
+        a for a in [c.name, *c.nicknames, *c.name_variations, c.name_kanji] if a and a.strip() not in (name, native)
+    )
     voices = [f"{person(v.name)} ({v.language})" if v.language else person(v.name) for v in c.voice_actors]
-    return _sentences([
-        end(head),
-        _label("Also called", aliases),
-        f"Gender: {c.gender}." if c.gender else None,
-        f"Age: {c.age}." if c.age else None,
-        _label("Voiced by", voices),
-        end(one_line(c.description)) if one_line(c.description) else None,
-    ])
+    return _sentences(
+        [
+            end(head),
+            _label("Also called", aliases),
+            f"Gender: {c.gender}." if c.gender else None,
+            f"Age: {c.age}." if c.age else None,
+            _label("Voiced by", voices),
+            end(one_line(c.description)) if one_line(c.description) else None,
+        ]
+    )
 
 
 def character_text(e: AnimeEntry) -> str | None:
@@ -95,28 +109,40 @@ def genre_text(e: AnimeEntry) -> str | None:
             themes[key] = f"{theme.name.strip()} - {desc}" if desc else theme.name.strip()
     said = {g.casefold() for g in e.genres} | set(themes)
     tags = [t for t in e.tags if t.casefold() not in said]
-    return _sentences([
-        _label("Genres", e.genres),
-        _label("Themes", themes.values(), "; "),
-        _label("Tags", tags),
-        _label("Demographics", e.demographics),
-        _label("Content warnings", e.content_warnings),
-    ]) or None
+    return (
+        _sentences(
+            [
+                _label("Genres", e.genres),
+                _label("Themes", themes.values(), "; "),
+                _label("Tags", tags),
+                _label("Demographics", e.demographics),
+                _label("Content warnings", e.content_warnings),
+            ]
+        )
+        or None
+    )
 
 
 def technical_text(e: AnimeEntry) -> str | None:
     licensors = [*e.licensors, *(c.name for c in (e.staff_data.licensors if e.staff_data else []))]
     source = e.source_material.value if e.source_material else None
-    return _sentences([
-        f"Format: {TYPE_WORDS[e.type.value]}." if e.type.value in TYPE_WORDS else None,
-        f"Status: {STATUS_WORDS[e.status.value]}." if e.status.value in STATUS_WORDS else None,
-        f"Episodes: {e.episodes}." if e.episodes else None,
-        f"Episode length: {duration_words(e.duration)}." if duration_words(e.duration) else None,
-        f"Rating: {e.rating}." if e.rating else None,
-        f"Source material: {SOURCE_WORDS[source]}." if source in SOURCE_WORDS else None,
-        _label("Licensed by", licensors),
-        f"Episode overrides: {describe_mapping(e.episode_overrides)}." if describe_mapping(e.episode_overrides) else None,
-    ]) or None
+    return (
+        _sentences(
+            [
+                f"Format: {TYPE_WORDS[e.type.value]}." if e.type.value in TYPE_WORDS else None,
+                f"Status: {STATUS_WORDS[e.status.value]}." if e.status.value in STATUS_WORDS else None,
+                f"Episodes: {e.episodes}." if e.episodes else None,
+                f"Episode length: {duration_words(e.duration)}." if duration_words(e.duration) else None,
+                f"Rating: {e.rating}." if e.rating else None,
+                f"Source material: {SOURCE_WORDS[source]}." if source in SOURCE_WORDS else None,
+                _label("Licensed by", licensors),
+                f"Episode overrides: {describe_mapping(e.episode_overrides)}."
+                if describe_mapping(e.episode_overrides)
+                else None,
+            ]
+        )
+        or None
+    )
 
 
 def staff_text(e: AnimeEntry) -> str | None:
@@ -124,8 +150,11 @@ def staff_text(e: AnimeEntry) -> str | None:
     parts: list[str | None] = []
     if staff:
         for role, members in staff.production_staff.items():
-            names = [m.name + (f" ({m.native_name})" if m.native_name and m.native_name != m.name else "")
-                     for m in members if m.name]
+            names = [
+                m.name + (f" ({m.native_name})" if m.native_name and m.native_name != m.name else "")
+                for m in members
+                if m.name
+            ]
             parts.append(_label(_words(role), names))
         parts.append(_label("Studios", (c.name for c in staff.studios)))
         parts.append(_label("Producers", (c.name for c in staff.producers)))
@@ -161,15 +190,18 @@ def review_text(e: AnimeEntry) -> str | None:
     award = any(label.strip().casefold() in AWARD_WORDS for label in labels)
     mal = e.statistics.get("mal")
     score = e.mal_score() if e.mal_score() is not None else (e.score.arithmetic_mean if e.score else None)
-    return _sentences([
-        "Award-winning anime." if award else None,
-        _label("Rankings", ranks, "; "),
-        _rank_tier(mal.rank if mal else None, "highest rated"),
-        _rank_tier(mal.popularity_rank if mal else None, "most popular"),
-        _reception(score),
-    ]) or None
-
-
+    return (
+        _sentences(
+            [
+                "Award-winning anime." if award else None,
+                _label("Rankings", ranks, "; "),
+                _rank_tier(mal.rank if mal else None, "highest rated"),
+                _rank_tier(mal.popularity_rank if mal else None, "most popular"),
+                _reception(score),
+            ]
+        )
+        or None
+    )
 
 
 def temporal_text(e: AnimeEntry) -> str | None:
@@ -177,58 +209,89 @@ def temporal_text(e: AnimeEntry) -> str | None:
     aired = e.aired_dates
     aired_text = None
     if aired:
-        aired_text = clean(aired.string) or _sentences([
-            f"from {when(aired.from_)}" if when(aired.from_) else None,
-            f"to {when(aired.to)}" if when(aired.to) else None,
-        ])
+        aired_text = clean(aired.string) or _sentences(
+            [
+                f"from {when(aired.from_)}" if when(aired.from_) else None,
+                f"to {when(aired.to)}" if when(aired.to) else None,
+            ]
+        )
     b = e.broadcast
     broadcast = None
     if b:
-        broadcast = clean(b.string) or _sentences([
-            f"{b.day.rstrip('s')}s" if b.day else None,
-            f"at {b.time}" if b.time else None,
-            f"({b.timezone})" if b.timezone else None,
-        ])
+        broadcast = clean(b.string) or _sentences(
+            [
+                f"{b.day.rstrip('s')}s" if b.day else None,
+                f"at {b.time}" if b.time else None,
+                f"({b.timezone})" if b.timezone else None,
+            ]
+        )
     schedule = e.broadcast_schedule
-    schedule_text = _sentences([
-        f"Japan {when(schedule.jpn_time)}" if when(schedule.jpn_time) else None,
-        f"subtitled {when(schedule.sub_time)}" if when(schedule.sub_time) else None,
-        f"dubbed {when(schedule.dub_time)}" if when(schedule.dub_time) else None,
-    ], "; ") if schedule else ""
+    schedule_text = (
+        _sentences(
+            [
+                f"Japan {when(schedule.jpn_time)}" if when(schedule.jpn_time) else None,
+                f"subtitled {when(schedule.sub_time)}" if when(schedule.sub_time) else None,
+                f"dubbed {when(schedule.dub_time)}" if when(schedule.dub_time) else None,
+            ],
+            "; ",
+        )
+        if schedule
+        else ""
+    )
     premiere = e.premiere_dates
-    premiere_text = _sentences([
-        f"original {when(premiere.original)}" if when(premiere.original) else None,
-        f"subtitled {when(premiere.sub)}" if when(premiere.sub) else None,
-        f"dubbed {when(premiere.dub)}" if when(premiere.dub) else None,
-    ], "; ") if premiere else ""
+    premiere_text = (
+        _sentences(
+            [
+                f"original {when(premiere.original)}" if when(premiere.original) else None,
+                f"subtitled {when(premiere.sub)}" if when(premiere.sub) else None,
+                f"dubbed {when(premiere.dub)}" if when(premiere.dub) else None,
+            ],
+            "; ",
+        )
+        if premiere
+        else ""
+    )
     delay = describe_mapping(e.delay_information)
-    return _sentences([
-        f"Season: {season} {e.year}." if season and e.year else (f"Season: {season}." if season else None),
-        f"Year: {e.year} ({e.year // 10 * 10}s)." if e.year else None,
-        f"Premiere month: {e.month}." if e.month else None,
-        f"Aired: {aired_text}." if aired_text else None,
-        f"Broadcast: {broadcast}." if broadcast else None,
-        f"Broadcast schedule: {schedule_text}." if schedule_text else None,
-        f"Premiere dates: {premiere_text}." if premiere_text else None,
-        f"Delay information: {delay}." if delay else None,
-    ]) or None
+    return (
+        _sentences(
+            [
+                f"Season: {season} {e.year}." if season and e.year else (f"Season: {season}." if season else None),
+                f"Year: {e.year} ({e.year // 10 * 10}s)." if e.year else None,
+                f"Premiere month: {e.month}." if e.month else None,
+                f"Aired: {aired_text}." if aired_text else None,
+                f"Broadcast: {broadcast}." if broadcast else None,
+                f"Broadcast schedule: {schedule_text}." if schedule_text else None,
+                f"Premiere dates: {premiere_text}." if premiere_text else None,
+                f"Delay information: {delay}." if delay else None,
+            ]
+        )
+        or None
+    )
 
 
 def streaming_text(e: AnimeEntry) -> str | None:
     services = []
     for s in e.streaming_info:
-        details = _sentences([
-            f"region {s.region}" if s.region else None,
-            "free" if s.free else None,
-            "premium required" if s.premium_required else None,
-            f"subtitles: {', '.join(s.subtitle_languages)}" if s.subtitle_languages else None,
-            f"dubbed: {', '.join(s.dub_languages)}" if s.dub_languages else None,
-        ], "; ")
+        details = _sentences(
+            [
+                f"region {s.region}" if s.region else None,
+                "free" if s.free else None,
+                "premium required" if s.premium_required else None,
+                f"subtitles: {', '.join(s.subtitle_languages)}" if s.subtitle_languages else None,
+                f"dubbed: {', '.join(s.dub_languages)}" if s.dub_languages else None,
+            ],
+            "; ",
+        )
         services.append(f"{s.platform} ({details})" if details else s.platform)
-    return _sentences([
-        _label("Streaming on", services, "; "),
-        _label("Streaming licenses", e.streaming_licenses),
-    ]) or None
+    return (
+        _sentences(
+            [
+                _label("Streaming on", services, "; "),
+                _label("Streaming licenses", e.streaming_licenses),
+            ]
+        )
+        or None
+    )
 
 
 def related_text(e: AnimeEntry) -> str | None:
@@ -242,9 +305,9 @@ def related_text(e: AnimeEntry) -> str | None:
         kind = (relation.relation_type or "").replace("_", " ").strip().upper()
         label = RELATION_WORDS.get(kind) or (_words(kind) if kind else "Related")
         groups.setdefault(label, []).append(title)
-    return _sentences(
-        _label(label, unique(titles, key=normalise_title), "; ") for label, titles in groups.items()
-    ) or None
+    return (
+        _sentences(_label(label, unique(titles, key=normalise_title), "; ") for label, titles in groups.items()) or None
+    )
 
 
 def _song(song: ThemeSong) -> str:
@@ -258,19 +321,28 @@ def _song(song: ThemeSong) -> str:
 
 def franchise_text(e: AnimeEntry) -> str | None:
     trailer_titles = unique(clean(t.title) for t in e.trailers)
-    trailers = _label("Trailers", trailer_titles, "; ") if trailer_titles else (
-        f"Has {len(e.trailers)} trailer{'s' if len(e.trailers) > 1 else ''}." if e.trailers else None)
-    return _sentences([
-        trailers,
-        _label("Opening themes", (_song(s) for s in e.opening_themes), "; "),
-        _label("Ending themes", (_song(s) for s in e.ending_themes), "; "),
-    ]) or None
+    trailers = (
+        _label("Trailers", trailer_titles, "; ")
+        if trailer_titles
+        else (f"Has {len(e.trailers)} trailer{'s' if len(e.trailers) > 1 else ''}." if e.trailers else None)
+    )
+    return (
+        _sentences(
+            [
+                trailers,
+                _label("Opening themes", (_song(s) for s in e.opening_themes), "; "),
+                _label("Ending themes", (_song(s) for s in e.ending_themes), "; "),
+            ]
+        )
+        or None
+    )
 
 
 def episode_block(ep: EpisodeDetail) -> str | None:
     """One episode in words, or None when it has nothing beyond its number."""
-    names = unique(t for t in [ep.title, ep.title_romaji, ep.title_japanese]
-                   if t and not _PLACEHOLDER_SYNOPSIS.match(t))
+    names = unique(
+        t for t in [ep.title, ep.title_romaji, ep.title_japanese] if t and not _PLACEHOLDER_SYNOPSIS.match(t)
+    )
     synopsis = one_line(ep.synopsis)
     if _PLACEHOLDER_SYNOPSIS.match(synopsis) or synopsis in names:
         synopsis = ""
@@ -282,13 +354,15 @@ def episode_block(ep: EpisodeDetail) -> str | None:
     head = number + (f": {names[0]}" if names else "")
     if len(names) > 1:
         head += f" ({'; '.join(names[1:])})"
-    return _sentences([
-        end(head),
-        f"Aired {when(ep.aired, time=False)}." if when(ep.aired) else None,
-        "Filler episode." if ep.filler else None,
-        "Recap episode." if ep.recap else None,
-        end(synopsis) if synopsis else None,
-    ])
+    return _sentences(
+        [
+            end(head),
+            f"Aired {when(ep.aired, time=False)}." if when(ep.aired) else None,
+            "Filler episode." if ep.filler else None,
+            "Recap episode." if ep.recap else None,
+            end(synopsis) if synopsis else None,
+        ]
+    )
 
 
 def episode_text(e: AnimeEntry) -> str | None:
@@ -313,9 +387,18 @@ def identifiers_text(e: AnimeEntry) -> str | None:
 
 
 TEXT_BUILDERS = {
-    V.TITLE: title_text, V.CHARACTER: character_text, V.GENRE: genre_text, V.TECHNICAL: technical_text,
-    V.STAFF: staff_text, V.REVIEW: review_text, V.TEMPORAL: temporal_text, V.STREAMING: streaming_text,
-    V.RELATED: related_text, V.FRANCHISE: franchise_text, V.EPISODE: episode_text, V.IDENTIFIERS: identifiers_text,
+    V.TITLE: title_text,
+    V.CHARACTER: character_text,
+    V.GENRE: genre_text,
+    V.TECHNICAL: technical_text,
+    V.STAFF: staff_text,
+    V.REVIEW: review_text,
+    V.TEMPORAL: temporal_text,
+    V.STREAMING: streaming_text,
+    V.RELATED: related_text,
+    V.FRANCHISE: franchise_text,
+    V.EPISODE: episode_text,
+    V.IDENTIFIERS: identifiers_text,
 }
 assert tuple(TEXT_BUILDERS) == V.TEXT_VECTORS, "one builder per text vector, in order"
 

@@ -23,8 +23,18 @@ IMAGE = "image_vector"
 LEXICAL = "lexical"  # sparse BM25
 
 TEXT_VECTORS: tuple[str, ...] = (
-    TITLE, CHARACTER, GENRE, TECHNICAL, STAFF, REVIEW,
-    TEMPORAL, STREAMING, RELATED, FRANCHISE, EPISODE, IDENTIFIERS,
+    TITLE,
+    CHARACTER,
+    GENRE,
+    TECHNICAL,
+    STAFF,
+    REVIEW,
+    TEMPORAL,
+    STREAMING,
+    RELATED,
+    FRANCHISE,
+    EPISODE,
+    IDENTIFIERS,
 )
 DENSE_VECTORS: tuple[str, ...] = (*TEXT_VECTORS, IMAGE)
 
@@ -36,10 +46,19 @@ class Priority(str, Enum):
 
 
 PRIORITY: dict[str, Priority] = {
-    TITLE: Priority.HIGH, CHARACTER: Priority.HIGH, GENRE: Priority.HIGH, IMAGE: Priority.HIGH,
-    TECHNICAL: Priority.MEDIUM, STAFF: Priority.MEDIUM, TEMPORAL: Priority.MEDIUM, REVIEW: Priority.MEDIUM,
-    STREAMING: Priority.LOW, RELATED: Priority.LOW, FRANCHISE: Priority.LOW,
-    EPISODE: Priority.LOW, IDENTIFIERS: Priority.LOW,
+    TITLE: Priority.HIGH,
+    CHARACTER: Priority.HIGH,
+    GENRE: Priority.HIGH,
+    IMAGE: Priority.HIGH,
+    TECHNICAL: Priority.MEDIUM,
+    STAFF: Priority.MEDIUM,
+    TEMPORAL: Priority.MEDIUM,
+    REVIEW: Priority.MEDIUM,
+    STREAMING: Priority.LOW,
+    RELATED: Priority.LOW,
+    FRANCHISE: Priority.LOW,
+    EPISODE: Priority.LOW,
+    IDENTIFIERS: Priority.LOW,
 }
 
 

@@ -63,8 +63,14 @@ def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any
             finally:
                 tg.cancel_scope.cancel()
 
-    server = AnimeServer(name=name, title="Anime search", instructions=INSTRUCTIONS, lifespan=lifespan,
-                         version=package_version(), icons=ICONS)
+    server = AnimeServer(
+        name=name,
+        title="Anime search",
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        version=package_version(),
+        icons=ICONS,
+    )
     search.register(server)
     similar.register(server)
     catalog.register(server)

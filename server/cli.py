@@ -16,8 +16,12 @@ import anyio
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
     for noisy in ("httpx", "httpcore", "sentence_transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -50,8 +54,14 @@ async def _index(args: argparse.Namespace) -> int:
     runtime = await _runtime(args, recreate=args.recreate)
     try:
         total = sum(count_entries(p) for p in paths)
-        ingestor = Ingestor(runtime.store, runtime.embedder, runtime.fetcher, batch_size=args.batch_size,
-                            fetch_images=not args.no_images, merge=not getattr(args, "replace", False))
+        ingestor = Ingestor(
+            runtime.store,
+            runtime.embedder,
+            runtime.fetcher,
+            batch_size=args.batch_size,
+            fetch_images=not args.no_images,
+            merge=not getattr(args, "replace", False),
+        )
         with tqdm(total=total, unit="entry", file=sys.stderr, dynamic_ncols=True, desc="indexing") as bar:
             summary = await ingestor.ingest_paths(paths, progress=bar.update, prune=getattr(args, "prune", False))
     finally:
@@ -79,8 +89,12 @@ def _serve(args: argparse.Namespace) -> int:
     async def loader():
         return await open_runtime(storage=storage)
 
-    state = AppState(loader=loader, ready_timeout=settings.model_load_timeout,
-                     admin_tokens=settings.admin_token_values(), index_on_start=list(settings.index_on_start))
+    state = AppState(
+        loader=loader,
+        ready_timeout=settings.model_load_timeout,
+        admin_tokens=settings.admin_token_values(),
+        index_on_start=list(settings.index_on_start),
+    )
     enrichment = None
     if settings.enrichment_enabled:
         from enrichment.settings import EnrichmentSettings
@@ -138,8 +152,13 @@ async def _search(args: argparse.Namespace) -> int:
 async def _enrich(args: argparse.Namespace) -> int:
     from enrichment.jobs import run_enrich_command
 
-    summary = await run_enrich_command(ids=args.ids, file=Path(args.file) if args.file else None,
-                                       sources=args.sources, concurrency=args.concurrency, output=Path(args.output))
+    summary = await run_enrich_command(
+        ids=args.ids,
+        file=Path(args.file) if args.file else None,
+        sources=args.sources,
+        concurrency=args.concurrency,
+        output=Path(args.output),
+    )
     print(f"enriched: {summary}", file=sys.stderr)
     if args.reindex:
         args.paths, args.recreate, args.no_images = [args.output], False, False
@@ -161,14 +180,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-images", action="store_true", help="Do not download images for the image vector.")
     p.add_argument("--prune", action="store_true", help="Delete indexed entries that these files no longer hold.")
-    p.add_argument("--replace", action="store_true",
-                   help="Store entries exactly as the files have them (default: keep stored fields they lack).")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="Store entries exactly as the files have them (default: keep stored fields they lack).",
+    )
     data_dir(p)
 
     p = sub.add_parser("serve", help="Run the MCP server.")
-    p.add_argument("--transport", choices=["stdio", "sse", "http"],
-                   help="stdio (default; one local assistant), http (streamable HTTP at /mcp: the way to host), "
-                        "or sse (legacy HTTP+SSE at /sse, deprecated by the MCP spec; only for old clients).")
+    p.add_argument(
+        "--transport",
+        choices=["stdio", "sse", "http"],
+        help="stdio (default; one local assistant), http (streamable HTTP at /mcp: the way to host), "
+        "or sse (legacy HTTP+SSE at /sse, deprecated by the MCP spec; only for old clients).",
+    )
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     data_dir(p)
@@ -192,8 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ids", nargs="*", help="MyAnimeList ids.")
     p.add_argument("--file", help="A file of entries to enrich.")
     p.add_argument("--sources", nargs="*", help="jikan anilist kitsu anidb animeschedule (default: all).")
-    p.add_argument("--concurrency", type=int,
-                   help="Entries enriched at once (default: ANIME_MCP_ENRICHMENT_CONCURRENCY, 2).")
+    p.add_argument(
+        "--concurrency", type=int, help="Entries enriched at once (default: ANIME_MCP_ENRICHMENT_CONCURRENCY, 2)."
+    )
     p.add_argument("--output", default="enriched.json")
     p.add_argument("--reindex", action="store_true", help="Update the index with the enriched entries.")
     p.add_argument("--batch-size", type=int, default=64)

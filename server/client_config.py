@@ -27,8 +27,9 @@ class ClientConfigError(RuntimeError):
     """The client's config cannot be merged safely; the message names the file and what to fix."""
 
 
-def claude_desktop_config_path(platform: str = sys.platform, env: dict[str, str] | None = None,
-                               home: Path | None = None) -> Path:
+def claude_desktop_config_path(
+    platform: str = sys.platform, env: dict[str, str] | None = None, home: Path | None = None
+) -> Path:
     """Where Claude Desktop reads its config on this OS (macOS, Windows, Linux)."""
     env = dict(os.environ) if env is None else env
     home = home or Path.home()
@@ -61,8 +62,14 @@ def server_block(data_dir: Path, command: list[str] | None = None) -> dict[str, 
     # environment with that block (no HOME, no APPDATA) instead of adding to it
     return {
         "command": command[0],
-        "args": [*command[1:], "--log-level", "WARNING", "serve", "--data-dir",
-                 str(Path(data_dir).expanduser().absolute())],
+        "args": [
+            *command[1:],
+            "--log-level",
+            "WARNING",
+            "serve",
+            "--data-dir",
+            str(Path(data_dir).expanduser().absolute()),
+        ],
     }
 
 
@@ -129,8 +136,12 @@ def one_liners(block: dict[str, Any], name: str = SERVER_NAME) -> dict[str, str]
 
 def render(block: dict[str, Any], path: Path, name: str = SERVER_NAME) -> str:
     """What `anime-mcp config claude-desktop` prints: the block, where it goes, and the other clients."""
-    lines = [f"Claude Desktop ({path}), inside \"mcpServers\" (or run again with --write to merge it):", "",
-             json.dumps({name: block}, indent=2, ensure_ascii=False), ""]
+    lines = [
+        f'Claude Desktop ({path}), inside "mcpServers" (or run again with --write to merge it):',
+        "",
+        json.dumps({name: block}, indent=2, ensure_ascii=False),
+        "",
+    ]
     for client, line in one_liners(block, name).items():
         lines += [f"{client}:", f"  {line}", ""]
     return "\n".join(lines)
@@ -140,8 +151,11 @@ def render(block: dict[str, Any], path: Path, name: str = SERVER_NAME) -> str:
 def add_config_parser(sub: Any) -> None:
     p = sub.add_parser("config", help="Print (or merge) the setup for Claude Desktop, Claude Code, Cursor, VS Code.")
     p.add_argument("client", nargs="?", choices=["claude-desktop"], default="claude-desktop")
-    p.add_argument("--write", action="store_true",
-                   help="Merge the server into Claude Desktop's config (backed up first; other servers kept).")
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help="Merge the server into Claude Desktop's config (backed up first; other servers kept).",
+    )
     p.add_argument("--config-path", type=Path, help="Claude Desktop config file (default: this OS's location).")
     p.add_argument("--name", default=SERVER_NAME, help=f"Server name in the clients (default: {SERVER_NAME}).")
     p.add_argument("--data-dir", type=Path, help="Folder of the embedded index (ANIME_MCP_DATA_DIR).")

@@ -60,14 +60,20 @@ def auth_settings(settings: ServerSettings) -> AuthSettings:
     if not settings.oauth_issuer:
         raise OAuthConfigError("ANIME_MCP_OAUTH_ISSUER is not set")
     if not settings.oauth_resource_url:
-        raise OAuthConfigError("ANIME_MCP_OAUTH_RESOURCE_URL must be set with ANIME_MCP_OAUTH_ISSUER: this server's "
-                               "public MCP URL (e.g. https://anime.example.org/mcp), the audience of its tokens")
+        raise OAuthConfigError(
+            "ANIME_MCP_OAUTH_RESOURCE_URL must be set with ANIME_MCP_OAUTH_ISSUER: this server's "
+            "public MCP URL (e.g. https://anime.example.org/mcp), the audience of its tokens"
+        )
     _secure_url(settings.oauth_issuer, "ANIME_MCP_OAUTH_ISSUER")
     if settings.oauth_jwks_url:
         _secure_url(settings.oauth_jwks_url, "ANIME_MCP_OAUTH_JWKS_URL")
     try:
-        return AuthSettings(issuer_url=settings.oauth_issuer, resource_server_url=settings.oauth_resource_url,
-                            required_scopes=SCOPES, validate_token_resource=False)  # the audience is checked here
+        return AuthSettings(
+            issuer_url=settings.oauth_issuer,
+            resource_server_url=settings.oauth_resource_url,
+            required_scopes=SCOPES,
+            validate_token_resource=False,
+        )  # the audience is checked here
     except ValueError as exc:
         raise OAuthConfigError(f"ANIME_MCP_OAUTH_ISSUER / ANIME_MCP_OAUTH_RESOURCE_URL are not URLs: {exc}") from exc
 
@@ -81,9 +87,12 @@ def metadata_routes(settings: ServerSettings) -> list[Route]:
     """RFC 9728 metadata at /.well-known/oauth-protected-resource plus its path form
     (/.well-known/oauth-protected-resource/mcp), which MCP clients try first."""
     auth = auth_settings(settings)
-    routes = create_protected_resource_routes(resource_url=auth.resource_server_url,
-                                              authorization_servers=[auth.issuer_url], scopes_supported=SCOPES,
-                                              resource_name="anime-search")
+    routes = create_protected_resource_routes(
+        resource_url=auth.resource_server_url,
+        authorization_servers=[auth.issuer_url],
+        scopes_supported=SCOPES,
+        resource_name="anime-search",
+    )
     root = "/.well-known/oauth-protected-resource"
     if all(r.path != root for r in routes):
         routes.append(Route(root, endpoint=routes[0].endpoint, methods=["GET", "OPTIONS"]))
@@ -138,8 +147,15 @@ class JwtVerifier:
             raise TokenRejected(f"token algorithm {alg!r} is not accepted (ANIME_MCP_OAUTH_ALGORITHMS)")
         key = await self._signing_key(header.get("kid"))
         try:
-            claims = jwt.decode(token, key, algorithms=[alg], audience=self.audience, issuer=self.issuer,
-                                leeway=self.leeway, options={"require": ["exp", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iss", "aud"]},
+            )
         except jwt.ExpiredSignatureError:
             raise TokenRejected("token expired") from None
         except jwt.InvalidAudienceError:
@@ -158,9 +174,15 @@ class JwtVerifier:
             raise TokenRejected(f"token is invalid ({type(exc).__name__})") from None
         subject = claims.get("sub")
         client = claims.get("client_id") or claims.get("azp") or subject or "unknown"
-        return AccessToken(token=token, client_id=str(client), scopes=token_scopes(claims),
-                           expires_at=int(claims["exp"]), resource=self.resource,
-                           subject=str(subject) if subject is not None else None, claims={"iss": claims["iss"]})
+        return AccessToken(
+            token=token,
+            client_id=str(client),
+            scopes=token_scopes(claims),
+            expires_at=int(claims["exp"]),
+            resource=self.resource,
+            subject=str(subject) if subject is not None else None,
+            claims={"iss": claims["iss"]},
+        )
 
     # ----- keys ---------------------------------------------------------------------------------
     async def _signing_key(self, kid: Any) -> PyJWK:
@@ -193,8 +215,14 @@ class JwtVerifier:
         async with self._lock:
             if self._client is None:
                 url = self.jwks_url or await self._discover()
-                self._client = PyJWKClient(url, cache_jwk_set=True, lifespan=self.cache_seconds, timeout=self.timeout,
-                                           cooldown_duration=self.refetch_seconds, headers={"User-Agent": USER_AGENT})
+                self._client = PyJWKClient(
+                    url,
+                    cache_jwk_set=True,
+                    lifespan=self.cache_seconds,
+                    timeout=self.timeout,
+                    cooldown_duration=self.refetch_seconds,
+                    headers={"User-Agent": USER_AGENT},
+                )
         return self._client
 
     def _metadata_urls(self) -> list[str]:
@@ -202,8 +230,10 @@ class JwtVerifier:
         parts = urlsplit(self.issuer)
         base = f"{parts.scheme}://{parts.netloc}"
         path = parts.path.rstrip("/")
-        return [self.issuer.rstrip("/") + "/.well-known/openid-configuration",
-                f"{base}/.well-known/oauth-authorization-server{path}"]
+        return [
+            self.issuer.rstrip("/") + "/.well-known/openid-configuration",
+            f"{base}/.well-known/oauth-authorization-server{path}",
+        ]
 
     async def _discover(self) -> str:
         """``jwks_uri`` of the issuer's metadata, whose ``issuer`` must equal the configured one."""
@@ -211,8 +241,9 @@ class JwtVerifier:
         if self._discovery_failed_at is not None and now - self._discovery_failed_at < max(self.refetch_seconds, 1.0):
             raise KeysUnavailable("the authorization server's metadata could not be fetched; try again shortly")
         problems = []
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
-                                     headers={"User-Agent": USER_AGENT}) as http:
+        async with httpx.AsyncClient(
+            timeout=self.timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        ) as http:
             for url in self._metadata_urls():
                 try:
                     response = await http.get(url)

@@ -68,8 +68,11 @@ class Authenticator:
         if scope or self.metadata_url:
             parts.append(f'scope="{scope or READ_SCOPE}"')
         header = "Bearer" + (" " + ", ".join(parts) if parts else "")
-        return JSONResponse({"error": error or "unauthorized", "error_description": description},
-                            status_code=status, headers={"WWW-Authenticate": header})
+        return JSONResponse(
+            {"error": error or "unauthorized", "error_description": description},
+            status_code=status,
+            headers={"WWW-Authenticate": header},
+        )
 
 
 class RateLimiter:
@@ -168,15 +171,21 @@ class SecurityMiddleware:
                     await self.auth.challenge(401, "invalid_token", str(exc))(scope, receive, send)
                     return
             except KeysUnavailable as exc:
-                await JSONResponse({"error": "temporarily_unavailable", "error_description": str(exc)},
-                                   status_code=503, headers={"Retry-After": "10"})(scope, receive, send)
+                await JSONResponse(
+                    {"error": "temporarily_unavailable", "error_description": str(exc)},
+                    status_code=503,
+                    headers={"Retry-After": "10"},
+                )(scope, receive, send)
                 return
         if caller is None and self.auth.required:
             await self.auth.challenge(401, None, "Send 'Authorization: Bearer <token>'.")(scope, receive, send)
             return
         if request.method == "POST" and self.limiter.limited(client_key(scope, caller)):
-            response = JSONResponse({"error": "rate_limited", "detail": f"More than {self.per_minute} requests "
-                                     "a minute; slow down."}, status_code=429, headers={"Retry-After": "10"})
+            response = JSONResponse(
+                {"error": "rate_limited", "detail": f"More than {self.per_minute} requests a minute; slow down."},
+                status_code=429,
+                headers={"Retry-After": "10"},
+            )
             await response(scope, receive, send)
             return
         if caller is not None:
@@ -187,8 +196,12 @@ class SecurityMiddleware:
                 receive = _replay(messages, receive)
                 missing = [s for s in needed_scopes(body) if s not in caller.scopes]
                 if missing:
-                    await self.auth.challenge(403, "insufficient_scope", f"this request needs the {missing[0]} scope",
-                                              scope=" ".join(dict.fromkeys([READ_SCOPE, *missing])))(scope, receive, send)
+                    await self.auth.challenge(
+                        403,
+                        "insufficient_scope",
+                        f"this request needs the {missing[0]} scope",
+                        scope=" ".join(dict.fromkeys([READ_SCOPE, *missing])),
+                    )(scope, receive, send)
                     return
         reset = auth_context_var.set(scope["user"]) if caller is not None else None
         try:

@@ -16,9 +16,16 @@ def settings_classes() -> list[tuple[str, type[BaseSettings]]]:
     from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
     from server.settings import ServerSettings
 
-    return [("Models", EmbeddingSettings), ("Images", ImageFetchSettings), ("Storage", StorageSettings),
-            ("Catalogue", CatalogueSettings),
-            ("Search tuning", SearchSettings), ("Caches", CacheSettings), ("Server", ServerSettings), ("Enrichment", EnrichmentSettings)]
+    return [
+        ("Models", EmbeddingSettings),
+        ("Images", ImageFetchSettings),
+        ("Storage", StorageSettings),
+        ("Catalogue", CatalogueSettings),
+        ("Search tuning", SearchSettings),
+        ("Caches", CacheSettings),
+        ("Server", ServerSettings),
+        ("Enrichment", EnrichmentSettings),
+    ]
 
 
 def _default(field) -> str:
@@ -31,7 +38,7 @@ def _default(field) -> str:
         return "unset"
     text = str(value)
     home = str(Path.home())
-    return "~" + text[len(home):] if text.startswith(home) else text
+    return "~" + text[len(home) :] if text.startswith(home) else text
 
 
 def settings_markdown() -> str:

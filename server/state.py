@@ -94,13 +94,21 @@ class AppState:
             summary = await Ingestor(runtime.store, runtime.embedder, runtime.fetcher).ingest_paths(self.index_on_start)
             runtime.engine.invalidate_caches()
             log.info("indexed on start (%s): %s", ", ".join(names), summary.line())
-            self.index_report = {"status": "failed" if summary.failed else "done", "files": names,
-                                 "read": summary.read, "failed": len(summary.failed)}
+            self.index_report = {
+                "status": "failed" if summary.failed else "done",
+                "files": names,
+                "read": summary.read,
+                "failed": len(summary.failed),
+            }
         except Exception as exc:  # the index may still hold entries: serve them
-            log.error("indexing %s on start failed: %s: %s", ", ".join(map(str, self.index_on_start)),
-                      type(exc).__name__, exc)
-            self.index_report = {"status": "failed", "files": names,
-                                 "error": without_paths(f"{type(exc).__name__}: {exc}")}
+            log.error(
+                "indexing %s on start failed: %s: %s", ", ".join(map(str, self.index_on_start)), type(exc).__name__, exc
+            )
+            self.index_report = {
+                "status": "failed",
+                "files": names,
+                "error": without_paths(f"{type(exc).__name__}: {exc}"),
+            }
 
     async def reindex(self, result: Any) -> None:
         """Enrichment finished: re-embed only the vectors whose text changed, then refresh caches."""

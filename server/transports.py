@@ -42,8 +42,7 @@ def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
     if not is_loopback(settings.host) and settings.host not in ("0.0.0.0", "::"):
         hosts += [settings.host, f"{settings.host}:*"]
     origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *settings.allowed_origins]
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
-                                     allowed_origins=origins)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
 def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> Starlette:
@@ -60,13 +59,18 @@ def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> St
 
 
 def check_bind(settings: ServerSettings) -> None:
-    if (is_loopback(settings.host) or settings.tokens() or settings.oauth_enabled
-            or settings.allow_unauthenticated_remote):
+    if (
+        is_loopback(settings.host)
+        or settings.tokens()
+        or settings.oauth_enabled
+        or settings.allow_unauthenticated_remote
+    ):
         return
     raise UnsafeBindError(
         f"Refusing to listen on {settings.host} without authentication. Set ANIME_MCP_AUTH_TOKENS, "
         "ANIME_MCP_AUTH_TOKENS_FILE or ANIME_MCP_OAUTH_ISSUER, bind to 127.0.0.1, or (at your own risk) set "
-        "ANIME_MCP_ALLOW_UNAUTHENTICATED_REMOTE=true.")
+        "ANIME_MCP_ALLOW_UNAUTHENTICATED_REMOTE=true."
+    )
 
 
 def check_auth(settings: ServerSettings) -> None:
@@ -91,10 +95,21 @@ def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
         return
     check_bind(settings)
     app = http_app(server, state, settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                            access_log=False, timeout_graceful_shutdown=5)
-    log.info("serving %s on http://%s:%s%s", settings.transport, settings.host, settings.port,
-             "/sse" if settings.transport == "sse" else "/mcp")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    log.info(
+        "serving %s on http://%s:%s%s",
+        settings.transport,
+        settings.host,
+        settings.port,
+        "/sse" if settings.transport == "sse" else "/mcp",
+    )
     anyio.run(uvicorn.Server(config).serve, backend_options=_loop_options())
 
 

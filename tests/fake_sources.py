@@ -47,9 +47,11 @@ def recorded_raws() -> dict[str, dict[str, Any]]:
     kitsu = load_fixture("kitsu_anime_1_with_episodes_categories.json")
     kitsu["characters"] = load_fixture("kitsu_anime_1_characters.json")
     return {
-        "jikan": {"full": load_fixture("jikan_anime_1_full.json"),
-                  "characters": load_fixture("jikan_anime_1_characters.json"),
-                  "episodes": load_fixture("jikan_anime_1_episodes_detailed.json")},
+        "jikan": {
+            "full": load_fixture("jikan_anime_1_full.json"),
+            "characters": load_fixture("jikan_anime_1_characters.json"),
+            "episodes": load_fixture("jikan_anime_1_episodes_detailed.json"),
+        },
         "anilist": load_fixture("anilist_media_1.json"),
         "kitsu": kitsu,
         "anidb": load_fixture("anidb_anime_23_parsed.json"),
@@ -60,11 +62,11 @@ def recorded_raws() -> dict[str, dict[str, Any]]:
 
 @dataclass
 class Fault:
-    kind: str                     # "429" | "500" | "timeout" | "slow" | "malformed"
-    times: int | None = None      # how many requests it hits; None: all
+    kind: str  # "429" | "500" | "timeout" | "slow" | "malformed"
+    times: int | None = None  # how many requests it hits; None: all
     retry_after: float | None = None
     delay: float = 0.0
-    path: str | None = None       # only requests whose path contains this
+    path: str | None = None  # only requests whose path contains this
 
 
 @dataclass
@@ -81,7 +83,7 @@ class FakeSources:
     jikan_page_size: int = 10
     anilist_per_page_cap: int = 25
     kitsu_page_size: int = 4
-    anilist_remaining: int | None = None     # X-RateLimit-Remaining to announce (None: no headers)
+    anilist_remaining: int | None = None  # X-RateLimit-Remaining to announce (None: no headers)
     anilist_reset_in: float = 1.0
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     log: list[Seen] = field(default_factory=list)
@@ -98,8 +100,16 @@ class FakeSources:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def fail(self, source: str, kind: str, *, times: int | None = None, retry_after: float | None = None,
-             delay: float = 0.0, path: str | None = None) -> None:
+    def fail(
+        self,
+        source: str,
+        kind: str,
+        *,
+        times: int | None = None,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        path: str | None = None,
+    ) -> None:
         with self._lock:
             self.faults.setdefault(source, []).append(Fault(kind, times, retry_after, delay, path))
 
@@ -112,8 +122,7 @@ class FakeSources:
 
     def requests(self, source: str | None = None, path: str | None = None) -> list[Seen]:
         with self._lock:
-            return [r for r in self.log if (source is None or r.source == source)
-                    and (path is None or path in r.path)]
+            return [r for r in self.log if (source is None or r.source == source) and (path is None or path in r.path)]
 
     def reset_log(self) -> None:
         with self._lock:
@@ -122,14 +131,29 @@ class FakeSources:
     def settings(self, cache_dir: Path, **overrides: Any) -> EnrichmentSettings:
         """Settings pointing every source here, with fast limits and short timeouts for tests."""
         values: dict[str, Any] = dict(
-            jikan_base_url=f"{self.url}/jikan/v4", anilist_url=f"{self.url}/anilist",
-            kitsu_base_url=f"{self.url}/kitsu/api/edge", anidb_base_url=f"{self.url}/anidb/httpapi",
+            jikan_base_url=f"{self.url}/jikan/v4",
+            anilist_url=f"{self.url}/anilist",
+            kitsu_base_url=f"{self.url}/kitsu/api/edge",
+            anidb_base_url=f"{self.url}/anidb/httpapi",
             animeschedule_base_url=f"{self.url}/animeschedule/api/v3",
-            anidb_client_name="animemcptest", anidb_client_version=1,
-            cache_dir=cache_dir, jikan_per_second=100, jikan_per_minute=6000, anilist_per_minute=6000,
-            kitsu_per_second=100, anidb_min_interval=0.0, animeschedule_per_second=100, source_concurrency=4,
-            enrichment_timeout=2.0, max_retries=2, backoff_base=0.01, backoff_max=0.05, retry_after_max=2.0,
-            circuit_failure_threshold=5, circuit_reset_seconds=30.0, user_agent="anime-mcp-tests",
+            anidb_client_name="animemcptest",
+            anidb_client_version=1,
+            cache_dir=cache_dir,
+            jikan_per_second=100,
+            jikan_per_minute=6000,
+            anilist_per_minute=6000,
+            kitsu_per_second=100,
+            anidb_min_interval=0.0,
+            animeschedule_per_second=100,
+            source_concurrency=4,
+            enrichment_timeout=2.0,
+            max_retries=2,
+            backoff_base=0.01,
+            backoff_max=0.05,
+            retry_after_max=2.0,
+            circuit_failure_threshold=5,
+            circuit_reset_seconds=30.0,
+            user_agent="anime-mcp-tests",
             jikan_episode_details_max=3,  # tests that need every episode's detail raise it
         )
         values.update(overrides)
@@ -140,8 +164,9 @@ class FakeSources:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
-                                access_log=False)
+        config = uvicorn.Config(
+            self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1, access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
@@ -186,8 +211,7 @@ class FakeSources:
     def _wrap(self, source: str, handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
             with self._lock:
-                self.log.append(Seen(time.monotonic(), source, request.method, request.url.path,
-                                     request.url.query))
+                self.log.append(Seen(time.monotonic(), source, request.method, request.url.path, request.url.query))
                 fault = None
                 for f in self.faults.get(source, []):
                     if (f.path is None or f.path in request.url.path) and (f.times is None or f.times > 0):
@@ -204,7 +228,7 @@ class FakeSources:
                 if fault.kind in ("timeout", "slow"):
                     await asyncio.sleep(fault.delay)
                 if fault.kind == "malformed":
-                    body = "<anime id=\"23\"><titles>" if source == "anidb" else '{"data": {"mal_id": 1, "title": '
+                    body = '<anime id="23"><titles>' if source == "anidb" else '{"data": {"mal_id": 1, "title": '
                     return Response(body, 200, media_type="application/json" if source != "anidb" else "text/xml")
             return await handler(request)
 
@@ -226,10 +250,9 @@ class FakeSources:
         page = int(request.query_params.get("page", "1"))
         items = self._data.jikan_episode_list
         size = self.jikan_page_size
-        chunk = items[(page - 1) * size: page * size]
+        chunk = items[(page - 1) * size : page * size]
         last = max(1, -(-len(items) // size))
-        return JSONResponse({"pagination": {"last_visible_page": last, "has_next_page": page < last},
-                             "data": chunk})
+        return JSONResponse({"pagination": {"last_visible_page": last, "has_next_page": page < last}, "data": chunk})
 
     async def jikan_episode(self, request: Request) -> Response:
         n = request.path_params["n"]
@@ -253,13 +276,18 @@ class FakeSources:
             if v.get(flag, True):
                 edges = media[name]["edges"]
                 page = int(v.get(page_var, 1))
-                chunk = edges[(page - 1) * per_page: page * per_page]
-                out[name] = {"pageInfo": {"hasNextPage": page * per_page < len(edges), "currentPage": page},
-                             "edges": chunk}
+                chunk = edges[(page - 1) * per_page : page * per_page]
+                out[name] = {
+                    "pageInfo": {"hasNextPage": page * per_page < len(edges), "currentPage": page},
+                    "edges": chunk,
+                }
         headers = {}
         if self.anilist_remaining is not None:
-            headers = {"X-RateLimit-Limit": "90", "X-RateLimit-Remaining": str(self.anilist_remaining),
-                       "X-RateLimit-Reset": str(int(time.time() + self.anilist_reset_in))}
+            headers = {
+                "X-RateLimit-Limit": "90",
+                "X-RateLimit-Remaining": str(self.anilist_remaining),
+                "X-RateLimit-Reset": str(int(time.time() + self.anilist_reset_in)),
+            }
         return JSONResponse({"data": {"Media": out}}, headers=headers)
 
     # ----- Kitsu -----------------------------------------------------------------------------
@@ -276,22 +304,28 @@ class FakeSources:
     async def kitsu_mappings(self, request: Request) -> Response:
         q = request.query_params
         if q.get("filter[externalSite]") == "myanimelist/anime" and q.get("filter[externalId]") == "1":
-            mapping = {"id": "1", "type": "mappings", "attributes": {"externalSite": "myanimelist/anime",
-                                                                     "externalId": "1"},
-                       "relationships": {"item": {"data": {"type": "anime", "id": "1"}}}}
+            mapping = {
+                "id": "1",
+                "type": "mappings",
+                "attributes": {"externalSite": "myanimelist/anime", "externalId": "1"},
+                "relationships": {"item": {"data": {"type": "anime", "id": "1"}}},
+            }
             return JSONResponse({"data": [mapping], "included": [self._data.kitsu["anime"]]})
         return JSONResponse({"data": [], "meta": {"count": 0}})
 
     async def kitsu_list(self, request: Request) -> Response:
         what = request.path_params["what"]
-        items = {"episodes": self._data.kitsu["episodes"], "categories": self._data.kitsu["categories"],
-                 "characters": self._data.kitsu_characters}.get(what)
+        items = {
+            "episodes": self._data.kitsu["episodes"],
+            "categories": self._data.kitsu["categories"],
+            "characters": self._data.kitsu_characters,
+        }.get(what)
         if items is None or request.path_params["kid"] != "1":
             return JSONResponse({"errors": [{"title": "Not found", "status": "404"}]}, 404)
         q = request.query_params
         size = min(int(q.get("page[limit]", 10)), self.kitsu_page_size)
         offset = int(q.get("page[offset]", 0))
-        chunk = items[offset: offset + size]
+        chunk = items[offset : offset + size]
         links: dict[str, str] = {}
         if offset + size < len(items):
             params = {k: v for k, v in q.items() if not k.startswith("page[")}
@@ -303,8 +337,7 @@ class FakeSources:
     async def anidb(self, request: Request) -> Response:
         q = request.query_params
         if not q.get("client") or not q.get("clientver"):
-            return Response("<error code=\"302\">client version missing or invalid</error>", 200,
-                            media_type="text/xml")
+            return Response('<error code="302">client version missing or invalid</error>', 200, media_type="text/xml")
         if q.get("aid") != "23":
             return Response("<error>Anime not found</error>", 200, media_type="text/xml")
         return Response(self._data.anidb_xml, 200, media_type="text/xml")
@@ -329,12 +362,23 @@ class _FixtureData:
         self.jikan_characters = load_fixture("jikan_anime_1_characters.json")
         flat = load_fixture("jikan_anime_1_episodes_detailed.json")
         list_keys = ("url", "title", "title_japanese", "title_romanji", "aired", "score", "filler", "recap")
-        detail_keys = ("url", "title", "title_japanese", "title_romanji", "duration", "aired", "filler", "recap",
-                       "synopsis")
-        self.jikan_episode_list = [{"mal_id": e["episode_number"], **{k: e.get(k) for k in list_keys},
-                                    "forum_url": None} for e in flat]
-        self.jikan_episode_details = {e["episode_number"]: {"mal_id": e["episode_number"],
-                                                            **{k: e.get(k) for k in detail_keys}} for e in flat}
+        detail_keys = (
+            "url",
+            "title",
+            "title_japanese",
+            "title_romanji",
+            "duration",
+            "aired",
+            "filler",
+            "recap",
+            "synopsis",
+        )
+        self.jikan_episode_list = [
+            {"mal_id": e["episode_number"], **{k: e.get(k) for k in list_keys}, "forum_url": None} for e in flat
+        ]
+        self.jikan_episode_details = {
+            e["episode_number"]: {"mal_id": e["episode_number"], **{k: e.get(k) for k in detail_keys}} for e in flat
+        }
         self.anilist = load_fixture("anilist_media_1.json")
         self.jikan_staff = _jikan_staff(self.anilist["staff"]["edges"][:20])
         self.kitsu = load_fixture("kitsu_anime_1_with_episodes_categories.json")
@@ -351,10 +395,18 @@ def _jikan_staff(edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
         full = node["name"]["full"]
         parts = full.rsplit(" ", 1)
         name = f"{parts[1]}, {parts[0]}" if len(parts) == 2 else full
-        person = people.setdefault(node["id"], {"person": {"mal_id": 90000 + node["id"] % 10000, "name": name,
-                                                           "url": "https://myanimelist.net/people/0",
-                                                           "images": {"jpg": {"image_url": None}}},
-                                                "positions": []})
+        person = people.setdefault(
+            node["id"],
+            {
+                "person": {
+                    "mal_id": 90000 + node["id"] % 10000,
+                    "name": name,
+                    "url": "https://myanimelist.net/people/0",
+                    "images": {"jpg": {"image_url": None}},
+                },
+                "positions": [],
+            },
+        )
         person["positions"].append(edge["role"].split(" (")[0])
     return list(people.values())
 
@@ -399,7 +451,7 @@ def anidb_xml(parsed: dict[str, Any]) -> str:
         if c.get("picture"):
             SubElement(node, "picture").text = c["picture"]
         seiyuu = c.get("seiyuu")
-        for s in ([seiyuu] if isinstance(seiyuu, dict) else seiyuu or []):
+        for s in [seiyuu] if isinstance(seiyuu, dict) else seiyuu or []:
             SubElement(node, "seiyuu", id=str(s.get("id", "")), picture=str(s.get("picture", ""))).text = s["name"]
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode")
 

@@ -26,9 +26,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 COVER_SIZE = (160, 240)  # portrait, like real covers
-PICTURED = 36            # entries with a cover
-PLAIN = 4                # entries without any picture
-SERVED_EVERY = 4         # every 4th pictured entry's cover comes over http instead of a path
+PICTURED = 36  # entries with a cover
+PLAIN = 4  # entries without any picture
+SERVED_EVERY = 4  # every 4th pictured entry's cover comes over http instead of a path
 TYPE_QUOTA = {"TV": 12, "MOVIE": 8, "OVA": 7, "SPECIAL": 5, "ONA": 2, "MUSIC": 2}  # sums to PICTURED
 _SHAPES = ("disc", "bars", "checker", "rings", "triangle", "diagonals", "dots", "blocks")
 
@@ -89,8 +89,9 @@ def draw_cover(i: int, size: tuple[int, int] = COVER_SIZE) -> Image.Image:
 def encode(image: Image.Image, fmt: str = "PNG", *, scale: float = 1.0, quality: int = 95) -> bytes:
     """The picture as file bytes, optionally resized first (what a user's screenshot or re-upload is)."""
     if scale != 1.0:
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.BICUBIC)
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC
+        )
     buf = io.BytesIO()
     image.save(buf, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return buf.getvalue()
@@ -133,13 +134,13 @@ def pick_entries(entries: Sequence, quota: dict[str, int] = TYPE_QUOTA, plain: i
 
 @dataclass
 class PictureIndex:
-    runtime: object                    # index.runtime.IndexRuntime
+    runtime: object  # index.runtime.IndexRuntime
     covers_dir: Path
-    covers: dict[str, Image.Image]     # entry id -> its drawn cover (pictured entries only)
-    entries: dict[str, object]         # entry id -> AnimeEntry as indexed (all)
-    plain_ids: list[str]               # entries indexed without any picture
-    served_ids: list[str]              # entries whose cover was downloaded over http while indexing
-    summary: object                    # the IngestSummary of the build
+    covers: dict[str, Image.Image]  # entry id -> its drawn cover (pictured entries only)
+    entries: dict[str, object]  # entry id -> AnimeEntry as indexed (all)
+    plain_ids: list[str]  # entries indexed without any picture
+    served_ids: list[str]  # entries whose cover was downloaded over http while indexing
+    summary: object  # the IngestSummary of the build
 
     def cover_path(self, anime_id: str) -> Path:
         return self.covers_dir / f"{anime_id}.png"
@@ -190,19 +191,32 @@ async def picture_index(tmp_path_factory, remembering_embedder, index_entries):
         e.images.covers, e.images.posters, e.images.banners = [], [], []
         indexed.append(e)
 
-    fetch = ImageFetchSettings(_env_file=None, image_cache_dir=root / "image-cache", image_allowed_dirs=[covers_dir],
-                               image_allow_private_hosts=True, image_fetch_timeout=10.0)
+    fetch = ImageFetchSettings(
+        _env_file=None,
+        image_cache_dir=root / "image-cache",
+        image_allowed_dirs=[covers_dir],
+        image_allow_private_hosts=True,
+        image_fetch_timeout=10.0,
+    )
     storage = StorageSettings(_env_file=None, data_dir=root / "index")
     runtime = await open_runtime(embedder=remembering_embedder, storage=storage, fetch=fetch, warmup=False)
     try:
-        summary = await Ingestor(runtime.store, remembering_embedder, runtime.fetcher, batch_size=64,
-                                 fetch_images=True).ingest_entries(indexed)
+        summary = await Ingestor(
+            runtime.store, remembering_embedder, runtime.fetcher, batch_size=64, fetch_images=True
+        ).ingest_entries(indexed)
     finally:
         httpd.shutdown()
         httpd.server_close()
     assert not summary.failed, summary.failed[:3]
-    yield PictureIndex(runtime=runtime, covers_dir=covers_dir, covers=covers, entries={e.id: e for e in indexed},
-                       plain_ids=[e.id for e in plain], served_ids=served, summary=summary)
+    yield PictureIndex(
+        runtime=runtime,
+        covers_dir=covers_dir,
+        covers=covers,
+        entries={e.id: e for e in indexed},
+        plain_ids=[e.id for e in plain],
+        served_ids=served,
+        summary=summary,
+    )
     await runtime.close()
 
 

@@ -33,7 +33,7 @@ class RememberingEmbedder:
     def embed_documents(self, texts):
         missing = [t for t in dict.fromkeys(texts) if t not in self._docs]
         if missing:
-            for t, v in zip(missing, self._inner.embed_documents(missing)):
+            for t, v in zip(missing, self._inner.embed_documents(missing), strict=True):
                 self._docs[t] = v
         return np.stack([self._docs[t] for t in texts]) if texts else np.zeros((0, self._inner.text_dim), "float32")
 
@@ -69,12 +69,16 @@ async def build_runtime(backend: str, path: Path, embedder, entries):
 
         from index.storage.qdrant_server import ServerStore
 
-        store = ServerStore(StorageSettings(collection_name="anime_test"), client=AsyncQdrantClient(location=":memory:"))
-    fetch = ImageFetchSettings(image_cache_dir=path / "images", image_allowed_dirs=[path],
-                               image_allow_private_hosts=True)
+        store = ServerStore(
+            StorageSettings(collection_name="anime_test"), client=AsyncQdrantClient(location=":memory:")
+        )
+    fetch = ImageFetchSettings(
+        image_cache_dir=path / "images", image_allowed_dirs=[path], image_allow_private_hosts=True
+    )
     runtime = await open_runtime(embedder=embedder, store=store, fetch=fetch, warmup=False)
-    summary = await Ingestor(runtime.store, embedder, runtime.fetcher, batch_size=128,
-                             fetch_images=False).ingest_entries([e.model_copy(deep=True) for e in entries])
+    summary = await Ingestor(
+        runtime.store, embedder, runtime.fetcher, batch_size=128, fetch_images=False
+    ).ingest_entries([e.model_copy(deep=True) for e in entries])
     assert not summary.failed, summary.failed[:3]
     return runtime
 

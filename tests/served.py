@@ -18,14 +18,22 @@ ROOT = Path(__file__).resolve().parents[1]
 def cli_env(data_dir: Path, tiny_clip: tuple[Path, Path], **extra: str) -> dict[str, str]:
     """Lite profile on CPU with the tiny test CLIP, offline, indexing into ``data_dir``."""
     config, checkpoint = tiny_clip
-    return {**os.environ, "ANIME_MCP_DATA_DIR": str(data_dir), "ANIME_MCP_PROFILE": "lite",
-            "ANIME_MCP_IMAGE_MODEL": str(config), "ANIME_MCP_IMAGE_PRETRAINED": str(checkpoint),
-            "ANIME_MCP_DEVICE": "cpu", "HF_HUB_OFFLINE": "1", **extra}
+    return {
+        **os.environ,
+        "ANIME_MCP_DATA_DIR": str(data_dir),
+        "ANIME_MCP_PROFILE": "lite",
+        "ANIME_MCP_IMAGE_MODEL": str(config),
+        "ANIME_MCP_IMAGE_PRETRAINED": str(checkpoint),
+        "ANIME_MCP_DEVICE": "cpu",
+        "HF_HUB_OFFLINE": "1",
+        **extra,
+    }
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def free_port() -> int:
@@ -38,8 +46,14 @@ def start_http_server(env: dict[str, str], ready_within: float = 120) -> tuple[s
     """`anime-mcp serve --transport http` on a free loopback port; (process, base URL) once healthy."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         try:

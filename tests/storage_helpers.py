@@ -33,7 +33,9 @@ STORAGE_MARKS = [
 ]
 
 TEXT_DIM, IMAGE_DIM = 8, 4
-SPEC = CollectionSpec(text_dim=TEXT_DIM, image_dim=IMAGE_DIM, meta={"text_model": "test-text", "image_model": "test-image"})
+SPEC = CollectionSpec(
+    text_dim=TEXT_DIM, image_dim=IMAGE_DIM, meta={"text_model": "test-text", "image_model": "test-image"}
+)
 N = 40
 REAL_URL = os.environ.get("ANIME_MCP_TEST_QDRANT_URL")
 BACKENDS = ["edge", "server"] + (["real-server"] if REAL_URL else [])

@@ -64,8 +64,11 @@ async def test_a_repeated_search_is_served_from_the_page_cache(edge_runtime):
         return edge_runtime
 
     stats = edge_runtime.engine.page_cache.lru.stats
-    args = {"query": "pirates looking for a legendary treasure", "limit": 5,
-            "filters": {"year_min": 1990, "genres": ["Action"]}}
+    args = {
+        "query": "pirates looking for a legendary treasure",
+        "limit": 5,
+        "filters": {"year_min": 1990, "genres": ["Action"]},
+    }
     async with Client(build_server(AppState(loader=loader))) as client:
         first = await client.call_tool("search_anime", args)
         hits_before = stats().hits
@@ -80,9 +83,13 @@ async def test_a_repeated_search_is_served_from_the_page_cache(edge_runtime):
 async def test_a_cached_page_equals_the_computed_one(edge_runtime):
     """Pages are kept as JSON: what a hit parses back must be the very page the engine computed."""
     engine = edge_runtime.engine
-    calls = [("search_text", ("a cursed sword and a wandering samurai",), {"limit": 7, "explain": True}),
-             ("find_similar", ("mal-1",), {"limit": 5}), ("recommend", (["mal-1", "mal-5"],), {"limit": 5}),
-             ("browse", (), {"sort_by": "year", "limit": 4, "facets": ["genres"]}), ("get_entry", ("mal-1",), {})]
+    calls = [
+        ("search_text", ("a cursed sword and a wandering samurai",), {"limit": 7, "explain": True}),
+        ("find_similar", ("mal-1",), {"limit": 5}),
+        ("recommend", (["mal-1", "mal-5"],), {"limit": 5}),
+        ("browse", (), {"sort_by": "year", "limit": 4, "facets": ["genres"]}),
+        ("get_entry", ("mal-1",), {}),
+    ]
     for name, args, kwargs in calls:
         computed = await getattr(engine, name)(*args, **kwargs)
         cached = await getattr(engine, name)(*args, **kwargs)
@@ -145,9 +152,12 @@ async def test_indexing_through_the_runtime_invalidates_cached_pages(tmp_path, e
     from index.storage.factory import open_store
 
     entries = [e.model_copy(deep=True) for e in index_entries[:20]]
-    runtime = await open_runtime(embedder=embedding_module, warmup=False,
-                                 store=open_store(StorageSettings(_env_file=None, data_dir=tmp_path / "index")),
-                                 fetch=ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "images"))
+    runtime = await open_runtime(
+        embedder=embedding_module,
+        warmup=False,
+        store=open_store(StorageSettings(_env_file=None, data_dir=tmp_path / "index")),
+        fetch=ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "images"),
+    )
     ingest = Ingestor(runtime.store, embedding_module, runtime.fetcher, fetch_images=False).ingest_entries
 
     async def loader():

@@ -38,7 +38,7 @@ def test_demo_file_is_current_small_and_clean(demo_entries):
     assert DEMO.read_text(encoding="utf-8") == make_demo.dumps(*make_demo.build()), "run bench/make_demo.py"
     n_classics, n_modern = make_demo.CLASSICS, make_demo.MODERN
     assert len(demo_entries) == n_classics + n_modern + 28
-    classics, modern = demo_entries[:n_classics], demo_entries[n_classics:n_classics + n_modern]
+    classics, modern = demo_entries[:n_classics], demo_entries[n_classics : n_classics + n_modern]
     members = [e.statistics["mal"].members for e in classics]
     assert members == sorted(members, reverse=True) and classics[0].title == "Death Note"
     scores = [e.statistics["mal"].score if "mal" in e.statistics else e.score.arithmetic_geometric_mean for e in modern]
@@ -50,7 +50,7 @@ def test_demo_file_is_current_small_and_clean(demo_entries):
 
 def test_catalogue_only_entries_carry_no_invented_facts(demo_entries):
     make_demo = _make_demo()
-    modern = demo_entries[make_demo.CLASSICS:make_demo.CLASSICS + make_demo.MODERN]
+    modern = demo_entries[make_demo.CLASSICS : make_demo.CLASSICS + make_demo.MODERN]
     assert modern and all(e.synopsis for e in modern)
     for e in modern:
         assert e.year is None and e.season is None and not e.studios, e.id
@@ -64,18 +64,23 @@ async def demo_runtime(tmp_path_factory, remembering_embedder, demo_entries):
     from index_fixtures import build_runtime
 
     make_demo = _make_demo()
-    cut = demo_entries[:100] + demo_entries[make_demo.CLASSICS:make_demo.CLASSICS + 150] + demo_entries[-28:]
+    cut = demo_entries[:100] + demo_entries[make_demo.CLASSICS : make_demo.CLASSICS + 150] + demo_entries[-28:]
     runtime = await build_runtime("edge", tmp_path_factory.mktemp("demo-index"), remembering_embedder, cut)
     yield runtime
     await runtime.close()
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("query, wanted", [
-    ("an elf mage outlives the hero's party she defeated the demon king with and journeys to understand people",
-     FRIEREN),
-    ("a high school boy eats a cursed finger and shares his body with the king of curses", JUJUTSU_KAISEN),
-])
+@pytest.mark.parametrize(
+    "query, wanted",
+    [
+        (
+            "an elf mage outlives the hero's party she defeated the demon king with and journeys to understand people",
+            FRIEREN,
+        ),
+        ("a high school boy eats a cursed finger and shares his body with the king of curses", JUJUTSU_KAISEN),
+    ],
+)
 async def test_a_modern_title_is_found_by_a_description(demo_runtime, query, wanted):
     from server.app import build_server
     from server.state import AppState

@@ -15,19 +15,43 @@ import pytest
 from server.cli import main
 
 ENTRIES = [
-    {"sources": ["https://myanimelist.net/anime/52991", "https://anilist.co/anime/154587"],
-     "title": "Sousou no Frieren", "type": "TV", "episodes": 28, "status": "FINISHED",
-     "animeSeason": {"season": "FALL", "year": 2023}, "picture": "https://cdn.example/f.jpg",
-     "thumbnail": "https://cdn.example/ft.jpg", "synonyms": ["Frieren: Beyond Journey's End"], "studios": ["madhouse"],
-     "producers": [], "relatedAnime": [], "tags": ["fantasy", "elf"]},
-    {"sources": ["https://myanimelist.net/anime/40748", "https://kitsu.app/anime/42765"],
-     "title": "Jujutsu Kaisen", "type": "TV", "episodes": 24, "status": "FINISHED",
-     "animeSeason": {"season": "FALL", "year": 2020}, "picture": "https://cdn.example/j.jpg",
-     "thumbnail": "https://cdn.example/jt.jpg", "synonyms": [], "studios": ["mappa"], "producers": [],
-     "relatedAnime": [], "tags": ["curses"]},
+    {
+        "sources": ["https://myanimelist.net/anime/52991", "https://anilist.co/anime/154587"],
+        "title": "Sousou no Frieren",
+        "type": "TV",
+        "episodes": 28,
+        "status": "FINISHED",
+        "animeSeason": {"season": "FALL", "year": 2023},
+        "picture": "https://cdn.example/f.jpg",
+        "thumbnail": "https://cdn.example/ft.jpg",
+        "synonyms": ["Frieren: Beyond Journey's End"],
+        "studios": ["madhouse"],
+        "producers": [],
+        "relatedAnime": [],
+        "tags": ["fantasy", "elf"],
+    },
+    {
+        "sources": ["https://myanimelist.net/anime/40748", "https://kitsu.app/anime/42765"],
+        "title": "Jujutsu Kaisen",
+        "type": "TV",
+        "episodes": 24,
+        "status": "FINISHED",
+        "animeSeason": {"season": "FALL", "year": 2020},
+        "picture": "https://cdn.example/j.jpg",
+        "thumbnail": "https://cdn.example/jt.jpg",
+        "synonyms": [],
+        "studios": ["mappa"],
+        "producers": [],
+        "relatedAnime": [],
+        "tags": ["curses"],
+    },
 ]
-HEAD = {"$schema": "https://example.org/anime-offline-database.jsonl.schema.json", "license": {"name": "ODbL"},
-        "repository": "https://github.com/manami-project/anime-offline-database", "lastUpdate": "2026-11-28"}
+HEAD = {
+    "$schema": "https://example.org/anime-offline-database.jsonl.schema.json",
+    "license": {"name": "ODbL"},
+    "repository": "https://github.com/manami-project/anime-offline-database",
+    "lastUpdate": "2026-11-28",
+}
 
 
 def jsonl(entries) -> bytes:
@@ -58,8 +82,10 @@ def release(monkeypatch):
             state.requests.append(self.path)
             host = f"http://127.0.0.1:{self.server.server_address[1]}"
             if self.path == "/repos/manami-project/anime-offline-database/releases/latest":
-                asset = {"name": "anime-offline-database.jsonl",
-                         "browser_download_url": f"{host}/download/anime-offline-database.jsonl"}
+                asset = {
+                    "name": "anime-offline-database.jsonl",
+                    "browser_download_url": f"{host}/download/anime-offline-database.jsonl",
+                }
                 if state.size is not None:
                     asset["size"] = state.size
                 if state.digest is not None:
@@ -107,8 +133,11 @@ def test_download_verifies_and_keeps_the_previous_release(release, tmp_path, cap
 
     old = release.body
     release.body = jsonl([*ENTRIES, {**ENTRIES[0], "title": "Frieren 2", "sources": ["https://anilist.co/anime/9"]}])
-    release.digest, release.size, release.tag = "sha256:" + hashlib.sha256(release.body).hexdigest(), \
-        len(release.body), "2026-49"
+    release.digest, release.size, release.tag = (
+        "sha256:" + hashlib.sha256(release.body).hexdigest(),
+        len(release.body),
+        "2026-49",
+    )
     code, out, err = download(tmp_path, capsys)
     assert code == 0, err
     assert path.read_bytes() == release.body and "3 entries" in err
@@ -118,16 +147,21 @@ def test_download_verifies_and_keeps_the_previous_release(release, tmp_path, cap
     code, out, err = download(tmp_path, capsys)  # same release again: nothing replaced
     assert code == 0 and "already this release" in err
     assert (tmp_path / "anime-offline-database.previous.jsonl").read_bytes() == old
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["anime-offline-database.jsonl",
-                                                          "anime-offline-database.previous.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "anime-offline-database.jsonl",
+        "anime-offline-database.previous.jsonl",
+    ]
 
 
-@pytest.mark.parametrize("fault, message", [
-    ("checksum", "checksum mismatch"),
-    ("truncated", "download incomplete"),
-    ("html", "not JSON"),
-    ("not-anime", "is not an anime"),
-])
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ("checksum", "checksum mismatch"),
+        ("truncated", "download incomplete"),
+        ("html", "not JSON"),
+        ("not-anime", "is not an anime"),
+    ],
+)
 def test_a_bad_download_never_replaces_the_catalogue(release, tmp_path, capsys, fault, message):
     good = tmp_path / "anime-offline-database.jsonl"
     good.write_bytes(b"the user's current catalogue")
@@ -159,7 +193,11 @@ def test_offline_fails_clearly_and_quickly(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ANIME_MCP_CATALOGUE_RETRIES", "2")
     code, out, err = download(tmp_path, capsys)
     assert code == 1 and out == ""
-    assert "cannot download the catalogue" in err and "after 2 attempts" in err and "ANIME_MCP_CATALOGUE_RELEASE_URL" in err
+    assert (
+        "cannot download the catalogue" in err
+        and "after 2 attempts" in err
+        and "ANIME_MCP_CATALOGUE_RELEASE_URL" in err
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -178,11 +216,16 @@ async def test_the_downloaded_release_indexes(release, tmp_path, capsys, embeddi
 
     code, out, err = download(tmp_path / "catalogue", capsys)
     assert code == 0, err
-    runtime = await open_runtime(embedder=embedding_module, store=open_store(StorageSettings(data_dir=tmp_path / "ix")),
-                                 fetch=ImageFetchSettings(image_cache_dir=tmp_path / "img"), warmup=False)
+    runtime = await open_runtime(
+        embedder=embedding_module,
+        store=open_store(StorageSettings(data_dir=tmp_path / "ix")),
+        fetch=ImageFetchSettings(image_cache_dir=tmp_path / "img"),
+        warmup=False,
+    )
     try:
-        summary = await Ingestor(runtime.store, embedding_module, runtime.fetcher,
-                                 fetch_images=False).ingest_paths([Path(out.strip())])
+        summary = await Ingestor(runtime.store, embedding_module, runtime.fetcher, fetch_images=False).ingest_paths(
+            [Path(out.strip())]
+        )
         assert (summary.indexed, len(summary.failed)) == (2, 0)
         hit = await runtime.engine.get_entry("Sousou no Frieren")
         assert hit is not None and hit.id == "mal-52991" and hit.year == 2023

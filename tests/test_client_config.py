@@ -12,15 +12,22 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from server.cli import main
-from server.client_config import (ClientConfigError, claude_desktop_config_path, one_liners, server_block,
-                                  write_claude_desktop)
+from server.client_config import (
+    ClientConfigError,
+    claude_desktop_config_path,
+    one_liners,
+    server_block,
+    write_claude_desktop,
+)
 
 OTHER = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/home/me"]}
 
 
 def existing_config(path: Path) -> dict:
-    config = {"globalShortcut": "Ctrl+Space", "mcpServers": {"filesystem": OTHER,
-                                                             "anime-search": {"command": "/old/anime-mcp"}}}
+    config = {
+        "globalShortcut": "Ctrl+Space",
+        "mcpServers": {"filesystem": OTHER, "anime-search": {"command": "/old/anime-mcp"}},
+    }
     path.write_text(json.dumps(config))
     return config
 
@@ -79,18 +86,21 @@ def test_one_liners_carry_the_same_server(tmp_path):
     claude = shlex.split(lines["Claude Code"])
     assert claude[:3] == ["claude", "mcp", "add"]
     assert claude[claude.index("--") - 1] == "anime-search"  # the name before `--`, no option after it eats it
-    assert claude[claude.index("--") + 1:] == [block["command"], *block["args"]]
+    assert claude[claude.index("--") + 1 :] == [block["command"], *block["args"]]
     query = parse_qs(urlparse(lines["Cursor"]).query)
     assert json.loads(base64.b64decode(query["config"][0])) == block
     vscode = shlex.split(lines["VS Code"])
     assert vscode[:2] == ["code", "--add-mcp"] and json.loads(vscode[2]) == {"name": "anime-search", **block}
 
 
-@pytest.mark.parametrize("platform,env,expected", [
-    ("darwin", {}, "HOME/Library/Application Support/Claude/claude_desktop_config.json"),
-    ("win32", {"APPDATA": "APPDATA"}, "APPDATA/Claude/claude_desktop_config.json"),
-    ("linux", {}, "HOME/.config/Claude/claude_desktop_config.json"),
-    ("linux", {"XDG_CONFIG_HOME": "XDG"}, "XDG/Claude/claude_desktop_config.json"),
-])
+@pytest.mark.parametrize(
+    "platform,env,expected",
+    [
+        ("darwin", {}, "HOME/Library/Application Support/Claude/claude_desktop_config.json"),
+        ("win32", {"APPDATA": "APPDATA"}, "APPDATA/Claude/claude_desktop_config.json"),
+        ("linux", {}, "HOME/.config/Claude/claude_desktop_config.json"),
+        ("linux", {"XDG_CONFIG_HOME": "XDG"}, "XDG/Claude/claude_desktop_config.json"),
+    ],
+)
 def test_config_path_per_os(platform, env, expected):
     assert claude_desktop_config_path(platform, env, home=Path("HOME")) == Path(expected)

@@ -29,9 +29,16 @@ async def test_the_image_model_loads_after_the_first_text_query(monkeypatch, tex
 
     monkeypatch.setattr(module_mod, "ImageEncoder", recording_encoder)
     config_path, checkpoint_path = tiny_clip
-    module = EmbeddingModule(EmbeddingSettings(
-        _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path),
-        image_model=str(config_path), image_pretrained=str(checkpoint_path)))
+    module = EmbeddingModule(
+        EmbeddingSettings(
+            _env_file=None,
+            profile="lite",
+            device="cpu",
+            text_model=str(text_model_path),
+            image_model=str(config_path),
+            image_pretrained=str(checkpoint_path),
+        )
+    )
     try:
         await anyio.to_thread.run_sync(module.warmup)
         await anyio.sleep(0.3)

@@ -39,15 +39,18 @@ async def test_capability_is_advertised(client):
     assert client.server_capabilities.completions is not None
 
 
-@pytest.mark.parametrize("typed,expected", [
-    ("cowboy b", "Cowboy Bebop"),                # prefix: the best-known entry first
-    ("cowboy bebob", "Cowboy Bebop"),            # a typo
-    ("fullmetal alchemst", "Fullmetal Alchemist"),
-    ("hunter x", "Hunter x Hunter"),
-    ("bebop cowb", "Cowboy Bebop"),              # every typed word starts a word of the title
-    ("鋼の", "鋼の錬金術師"),                       # Japanese title, in Japanese
-    ("the movie - conq", "Fullmetal Alchemist: The Movie - Conqueror of Shamballa"),  # English title
-])
+@pytest.mark.parametrize(
+    "typed,expected",
+    [
+        ("cowboy b", "Cowboy Bebop"),  # prefix: the best-known entry first
+        ("cowboy bebob", "Cowboy Bebop"),  # a typo
+        ("fullmetal alchemst", "Fullmetal Alchemist"),
+        ("hunter x", "Hunter x Hunter"),
+        ("bebop cowb", "Cowboy Bebop"),  # every typed word starts a word of the title
+        ("鋼の", "鋼の錬金術師"),  # Japanese title, in Japanese
+        ("the movie - conq", "Fullmetal Alchemist: The Movie - Conqueror of Shamballa"),  # English title
+    ],
+)
 async def test_anime_titles_complete(client, typed, expected):
     got = await values(client, LIKE, "anime", typed)
     assert got, typed
@@ -74,14 +77,17 @@ async def test_resource_template_ids_complete_from_ids_and_titles(client):
     assert '"Cowboy Bebop"' in resource.contents[0].text
 
 
-@pytest.mark.parametrize("ref,name,typed,expected", [
-    (SEASON, "genre", "sci", "sci-fi"),
-    (SEASON, "genre", "comdy", "comedy"),  # a typo
-    (SEASON, "season", "fa", "FALL"),
-    (SEASON, "type", "mov", "MOVIE"),
-    (SEASON, "year", "199", "1998"),
-    (STUDIO, "studio", "sunr", "sunrise"),
-])
+@pytest.mark.parametrize(
+    "ref,name,typed,expected",
+    [
+        (SEASON, "genre", "sci", "sci-fi"),
+        (SEASON, "genre", "comdy", "comedy"),  # a typo
+        (SEASON, "season", "fa", "FALL"),
+        (SEASON, "type", "mov", "MOVIE"),
+        (SEASON, "year", "199", "1998"),
+        (STUDIO, "studio", "sunr", "sunrise"),
+    ],
+)
 async def test_facet_values_complete(client, ref, name, typed, expected):
     got = await values(client, ref, name, typed)
     assert expected in got, got
@@ -94,11 +100,14 @@ async def test_tags_complete_from_the_index(client):
     assert first in await values(client, STUDIO, "tag", first[:3])
 
 
-@pytest.mark.parametrize("ref,name", [
-    (LIKE, "difference"),                                             # free text: nothing to pick from
-    (PromptReference(name="identify_anime"), "memory"),
-    (PromptReference(name="test_prompt_with_arguments"), "arg1"),     # what the conformance suite asks
-])
+@pytest.mark.parametrize(
+    "ref,name",
+    [
+        (LIKE, "difference"),  # free text: nothing to pick from
+        (PromptReference(name="identify_anime"), "memory"),
+        (PromptReference(name="test_prompt_with_arguments"), "arg1"),  # what the conformance suite asks
+    ],
+)
 async def test_free_text_and_unknown_arguments_answer_empty(client, ref, name):
     completion = (await client.complete(ref, {"name": name, "value": "test"})).completion
     assert completion.values == []
@@ -126,14 +135,22 @@ async def test_suggestions_are_the_same_on_both_backends(search_runtime):
 async def test_picked_arguments_narrow_the_next_one(client):
     """Genres offered for FALL 1998 are the genres of FALL 1998 entries, most frequent first."""
     every = (await client.complete(SEASON, {"name": "genre", "value": ""})).completion
-    fall = (await client.complete(SEASON, {"name": "genre", "value": ""},
-                                  context_arguments={"season": "fall", "year": "1998"})).completion
-    browse = await client.call_tool("browse_anime", {"filters": {"seasons": ["FALL"], "year_min": 1998,
-                                                                 "year_max": 1998}, "facets": ["genres"], "limit": 1})
+    fall = (
+        await client.complete(
+            SEASON, {"name": "genre", "value": ""}, context_arguments={"season": "fall", "year": "1998"}
+        )
+    ).completion
+    browse = await client.call_tool(
+        "browse_anime",
+        {"filters": {"seasons": ["FALL"], "year_min": 1998, "year_max": 1998}, "facets": ["genres"], "limit": 1},
+    )
     counted = [f["value"] for f in browse.structured_content["facets"]["genres"]]
     assert fall.values and fall.values == counted[: len(fall.values)]
     assert fall.total < every.total
     # a pick that matches nothing (half typed) does not empty the list
-    typo = (await client.complete(SEASON, {"name": "genre", "value": ""},
-                                  context_arguments={"season": "fal", "year": "1998"})).completion
+    typo = (
+        await client.complete(
+            SEASON, {"name": "genre", "value": ""}, context_arguments={"season": "fal", "year": "1998"}
+        )
+    ).completion
     assert typo.values == every.values

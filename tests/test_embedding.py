@@ -73,7 +73,9 @@ def test_short_text_matches_the_models_own_pooling(embedding_module, text_model_
         else contextlib.nullcontext()
     )
     with same_precision:
-        reference = SentenceTransformer(str(text_model_path), device="cpu").encode([SYNOPSIS], normalize_embeddings=True)
+        reference = SentenceTransformer(str(text_model_path), device="cpu").encode(
+            [SYNOPSIS], normalize_embeddings=True
+        )
     np.testing.assert_allclose(embedding_module.embed_documents([SYNOPSIS]), reference, atol=1e-5)
 
 
@@ -111,7 +113,7 @@ def test_chunks_cover_every_token_within_budget_with_overlap(embedding_module):
     assert max(tokens) <= 40
     seen = set(" ".join(chunks.texts).split())
     assert {f"word{i}" for i in range(300)} <= seen
-    for left, right in zip(chunks.texts, chunks.texts[1:]):
+    for left, right in zip(chunks.texts, chunks.texts[1:], strict=False):
         assert left.split()[-1] in right  # consecutive chunks overlap
 
 
@@ -181,8 +183,12 @@ def module_without_image_weights(tmp_path_factory, text_model_path, tiny_clip):
     config_path, _ = tiny_clip
     missing = tmp_path_factory.mktemp("nowhere") / "no-such-checkpoint.pt"
     settings = EmbeddingSettings(
-        _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path),
-        image_model=str(config_path), image_pretrained=str(missing),
+        _env_file=None,
+        profile="lite",
+        device="cpu",
+        text_model=str(text_model_path),
+        image_model=str(config_path),
+        image_pretrained=str(missing),
     )
     return EmbeddingModule(settings)
 
@@ -192,8 +198,11 @@ def test_missing_image_weights_keep_text_working(module_without_image_weights):
     assert_unit_rows(module.embed_documents([SYNOPSIS]), 1, 384)
     assert module.image_available is False and module.image_dim is None
     assert "ANIME_MCP_IMAGE_PRETRAINED" in module.image_error
-    for call in (lambda: module.embed_images([draw(0)]), lambda: module.embed_clip_texts(["a cat"]),
-                 lambda: module.entry_image_vector([draw(0)])):
+    for call in (
+        lambda: module.embed_images([draw(0)]),
+        lambda: module.embed_clip_texts(["a cat"]),
+        lambda: module.entry_image_vector([draw(0)]),
+    ):
         with pytest.raises(ImageModelUnavailable, match="ANIME_MCP_IMAGE_PRETRAINED"):
             call()
     assert module.describe()["image_available"] is False
@@ -209,7 +218,9 @@ async def test_missing_image_weights_async_calls_raise(module_without_image_weig
 
 def test_image_switched_off_names_the_setting(text_model_path):
     module = EmbeddingModule(
-        EmbeddingSettings(_env_file=None, profile="lite", device="cpu", text_model=str(text_model_path), image_enabled=False)
+        EmbeddingSettings(
+            _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path), image_enabled=False
+        )
     )
     assert module.image_model_name is None
     with pytest.raises(ImageModelUnavailable, match="ANIME_MCP_IMAGE_ENABLED"):
@@ -241,9 +252,16 @@ async def test_slow_image_model_holds_up_neither_text_nor_the_index(monkeypatch,
 
     monkeypatch.setattr(module_mod, "ImageEncoder", slow_encoder)
     config_path, checkpoint_path = tiny_clip
-    module = EmbeddingModule(EmbeddingSettings(
-        _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path),
-        image_model=str(config_path), image_pretrained=str(checkpoint_path)))
+    module = EmbeddingModule(
+        EmbeddingSettings(
+            _env_file=None,
+            profile="lite",
+            device="cpu",
+            text_model=str(text_model_path),
+            image_model=str(config_path),
+            image_pretrained=str(checkpoint_path),
+        )
+    )
     try:
         with anyio.fail_after(20):
             await anyio.to_thread.run_sync(module.warmup)
@@ -271,7 +289,11 @@ def test_profiles_resolve_models_and_overrides(text_model_path):
     assert (lite.image_model, lite.image_pretrained) == ("ViT-B-32", "laion2b_s34b_b79k")
     assert (lite.text_batch_size, lite.image_batch_size) == (32, 16)
     full = resolve_models(EmbeddingSettings(_env_file=None, profile="full", device="cpu", text_batch_size=8))
-    assert (full.text_model, full.image_model, full.image_pretrained) == ("BAAI/bge-m3", "ViT-H-14", "laion2b_s32b_b79k")
+    assert (full.text_model, full.image_model, full.image_pretrained) == (
+        "BAAI/bge-m3",
+        "ViT-H-14",
+        "laion2b_s32b_b79k",
+    )
     assert full.text_batch_size == 8
     other = resolve_models(EmbeddingSettings(_env_file=None, profile="lite", device="cpu", image_model="ViT-L-14"))
     assert other.image_pretrained is None  # the profile's tag belongs to ViT-B-32, never reused
@@ -331,8 +353,9 @@ def test_bf16_text_vectors_match_float32_and_rank_the_same(text_model_path):
 
 def test_other_architecture_without_weights_is_unavailable_not_random(text_model_path):
     module = EmbeddingModule(
-        EmbeddingSettings(_env_file=None, profile="lite", device="cpu", text_model=str(text_model_path),
-                          image_model="ViT-L-14")
+        EmbeddingSettings(
+            _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path), image_model="ViT-L-14"
+        )
     )
     assert module.image_available is False
     assert "ANIME_MCP_IMAGE_PRETRAINED" in module.image_error
@@ -453,7 +476,9 @@ async def test_bad_query_fails_alone(embedding_module):
 
 def test_one_module_per_settings_even_from_many_threads(embedding_settings, embedding_module):
     found = []
-    threads = [threading.Thread(target=lambda: found.append(get_embedding_module(embedding_settings))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: found.append(get_embedding_module(embedding_settings))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:

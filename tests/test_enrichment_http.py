@@ -44,13 +44,13 @@ def test_rate_limiter_windows_and_min_interval():
         assert limiter.delay() == 0
         limiter._stamps[0].append(clock.now)
         limiter._stamps[1].append(clock.now)
-    assert limiter.delay() == pytest.approx(1.0)           # 3/s used up
+    assert limiter.delay() == pytest.approx(1.0)  # 3/s used up
     clock.now += 1.0
     for _ in range(2):
         limiter._stamps[0].append(clock.now)
         limiter._stamps[1].append(clock.now)
     clock.now += 1.0
-    assert limiter.delay() == pytest.approx(58.0)          # 5/min used up, although 3/s is free
+    assert limiter.delay() == pytest.approx(58.0)  # 5/min used up, although 3/s is free
     spaced = RateLimiter([], min_interval=4.0, clock=clock)
     spaced._last = clock.now
     assert spaced.delay() == pytest.approx(4.0)
@@ -69,9 +69,9 @@ def test_circuit_breaker_states():
     assert breaker.state == "open" and not breaker.allow()
     clock.now += 30
     assert breaker.state == "half_open"
-    assert breaker.allow() and not breaker.allow()        # one trial call at a time
+    assert breaker.allow() and not breaker.allow()  # one trial call at a time
     breaker.record_failure()
-    assert breaker.state == "open"                        # the trial failed: open again
+    assert breaker.state == "open"  # the trial failed: open again
     clock.now += 30
     assert breaker.allow()
     breaker.record_success()
@@ -151,7 +151,7 @@ async def test_circuit_opens_and_short_circuits_only_that_source(sources, tmp_pa
     async with HttpClient(settings) as http:
         with pytest.raises(CircuitOpenError, match="circuit open after 3 consecutive failures"):
             await http.request("jikan", "GET", full_url(sources))
-        assert len(sources.requests("jikan")) == 3        # the breaker cut the retries short
+        assert len(sources.requests("jikan")) == 3  # the breaker cut the retries short
         started = time.monotonic()
         with pytest.raises(CircuitOpenError):
             await http.request("jikan", "GET", f"{sources.url}/jikan/v4/anime/1/characters")
@@ -185,7 +185,7 @@ async def test_stale_cache_is_served_when_the_source_is_down(sources, tmp_path):
         got = await http.request("jikan", "GET", full_url(sources))
     assert got.from_cache and got.stale
     assert got.json()["data"]["title"] == "Cowboy Bebop"
-    assert len(sources.requests("jikan")) == 1 + 3        # refetch tried (1 + 2 retries) before falling back
+    assert len(sources.requests("jikan")) == 1 + 3  # refetch tried (1 + 2 retries) before falling back
 
 
 async def test_malformed_json_is_an_error_and_never_cached(sources, tmp_path):

@@ -62,12 +62,22 @@ def test_platform_of_reads_every_url_shape(url, expected):
     assert platform_of(url) == expected
 
 
-@pytest.mark.parametrize("url", [
-    "", "not a url", "https://example.com/anime/1", "https://myanimelist.net/manga/1",
-    "https://myanimelist.net/anime/", "https://anilist.co/manga/30173", "https://anidb.net/character/270",
-    "https://www.anime-planet.com/anime/all", "https://www.animenewsnetwork.com/encyclopedia/anime.php",
-    "https://anidb.net/perl-bin/animedb.pl?show=anime&aid=abc", "http://[::1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "not a url",
+        "https://example.com/anime/1",
+        "https://myanimelist.net/manga/1",
+        "https://myanimelist.net/anime/",
+        "https://anilist.co/manga/30173",
+        "https://anidb.net/character/270",
+        "https://www.anime-planet.com/anime/all",
+        "https://www.animenewsnetwork.com/encyclopedia/anime.php",
+        "https://anidb.net/perl-bin/animedb.pl?show=anime&aid=abc",
+        "http://[::1",
+    ],
+)
 def test_non_anime_pages_give_no_id(url):
     assert platform_of(url) is None
 
@@ -91,11 +101,23 @@ def test_extract_ids_of_nothing_is_empty():
     assert extract_ids(["https://example.com"]) == {}
 
 
-@pytest.mark.parametrize(("key", "value"), [("mal", "1"), ("anilist", "21"), ("kitsu", "cowboy-bebop"),
-                                            ("anidb", "23"), ("animeplanet", "cowboy-bebop"), ("anisearch", "1572"),
-                                            ("animeschedule", "cowboy-bebop"), ("livechart", "3418"),
-                                            ("simkl", "37089"), ("animenewsnetwork", "13"), ("notify", "Tk3ccKimg"),
-                                            ("animecountdown", "1577789")])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("mal", "1"),
+        ("anilist", "21"),
+        ("kitsu", "cowboy-bebop"),
+        ("anidb", "23"),
+        ("animeplanet", "cowboy-bebop"),
+        ("anisearch", "1572"),
+        ("animeschedule", "cowboy-bebop"),
+        ("livechart", "3418"),
+        ("simkl", "37089"),
+        ("animenewsnetwork", "13"),
+        ("notify", "Tk3ccKimg"),
+        ("animecountdown", "1577789"),
+    ],
+)
 def test_platform_url_round_trips(key, value):
     assert platform_of(platform_url(key, value)) == (key, value)
 

@@ -8,7 +8,6 @@ import time
 import anyio
 import pytest
 
-
 from enrichment.command import entry_from_id
 from enrichment.jobs import JobLimitError, JobManager, JobNotFoundError, JobState, run_enrich_command
 from index.schema import AnimeEntry
@@ -103,38 +102,59 @@ def test_entries_from_ids():
 async def test_enrich_command_from_ids_writes_an_envelope_and_resumes(sources, tmp_path):
     settings = sources.settings(tmp_path / "cache")
     output = tmp_path / "out" / "enriched.json"
-    summary = await run_enrich_command(["1", "999"], None, ["jikan", "animeschedule"], 2, output,
-                                       settings=settings, show_progress=False)
+    summary = await run_enrich_command(
+        ["1", "999"], None, ["jikan", "animeschedule"], 2, output, settings=settings, show_progress=False
+    )
     assert (summary.total, summary.enriched, summary.failed, summary.skipped) == (2, 1, 1, 0)
     assert summary.per_source["jikan"] == {"ok": 1, "not_found": 1}
     data = json.loads(output.read_text())["data"]
-    assert [d["id"] for d in data] == ["mal-1", "mal-999"]           # input order
+    assert [d["id"] for d in data] == ["mal-1", "mal-999"]  # input order
     assert data[0]["title"] == "Cowboy Bebop" and data[0]["synopsis"].startswith("Crime is timeless.")
     assert data[1]["title"] == "mal-999"
     sources.reset_log()
-    again = await run_enrich_command(["1", "999"], None, ["jikan", "animeschedule"], 2, output,
-                                     settings=settings, show_progress=False)
+    again = await run_enrich_command(
+        ["1", "999"], None, ["jikan", "animeschedule"], 2, output, settings=settings, show_progress=False
+    )
     assert again.skipped == 2 and again.enriched == 0
-    assert sources.requests() == []                                      # resumed: nothing refetched
+    assert sources.requests() == []  # resumed: nothing refetched
 
 
 async def test_enrich_command_from_a_file(sources, tmp_path):
     source = tmp_path / "in.json"
-    source.write_text(json.dumps({"data": [
-        {"id": "mal-1", "title": "Cowboy Bebop", "type": "TV", "sources": ["https://myanimelist.net/anime/1"],
-         "genres": ["Action"]},
-        {"id": "x-2", "title": "No Sources Known", "sources": ["https://example.org/anime/2"]},
-        {"title": "", "sources": []},
-    ]}))
+    source.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "id": "mal-1",
+                        "title": "Cowboy Bebop",
+                        "type": "TV",
+                        "sources": ["https://myanimelist.net/anime/1"],
+                        "genres": ["Action"],
+                    },
+                    {"id": "x-2", "title": "No Sources Known", "sources": ["https://example.org/anime/2"]},
+                    {"title": "", "sources": []},
+                ]
+            }
+        )
+    )
     output = tmp_path / "out.json"
-    summary = await run_enrich_command(None, source, ["jikan"], 1, output,
-                                       settings=sources.settings(tmp_path / "cache"), show_progress=False)
+    summary = await run_enrich_command(
+        None, source, ["jikan"], 1, output, settings=sources.settings(tmp_path / "cache"), show_progress=False
+    )
     assert summary.unreadable == 1 and summary.total == 2 and summary.enriched == 1
     data = json.loads(output.read_text())["data"]
     assert data[0]["episodes"] == 26 and "Action" in data[0]["genres"]
     assert data[1]["title"] == "No Sources Known"
-    only = await run_enrich_command(["mal-1"], source, ["jikan"], 1, tmp_path / "one.json",
-                                    settings=sources.settings(tmp_path / "cache"), show_progress=False)
+    only = await run_enrich_command(
+        ["mal-1"],
+        source,
+        ["jikan"],
+        1,
+        tmp_path / "one.json",
+        settings=sources.settings(tmp_path / "cache"),
+        show_progress=False,
+    )
     assert only.total == 1
 
 

@@ -21,12 +21,18 @@ def partials():
 @pytest.fixture(scope="module")
 def base():
     # what the MyAnimeList snapshot knows, with lower-case studios as the offline database writes them
-    return AnimeEntry.model_validate({
-        "id": "mal-1", "title": "Cowboy Bebop", "sources": ["https://myanimelist.net/anime/1"],
-        "genres": ["action", "Sci-Fi"], "staff_data": {"studios": ["sunrise"]},
-        "content_warnings": ["violence"], "external_links": {"homepage": "http://example.org/bebop"},
-        "statistics": {"livechart": {"score": 8.9, "members": 1000}},
-    })
+    return AnimeEntry.model_validate(
+        {
+            "id": "mal-1",
+            "title": "Cowboy Bebop",
+            "sources": ["https://myanimelist.net/anime/1"],
+            "genres": ["action", "Sci-Fi"],
+            "staff_data": {"studios": ["sunrise"]},
+            "content_warnings": ["violence"],
+            "external_links": {"homepage": "http://example.org/bebop"},
+            "statistics": {"livechart": {"score": 8.9, "members": 1000}},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +57,7 @@ def test_episodes_have_titles_and_details_from_several_sources(merged):
     assert all(e.title for e in episodes)
     first = episodes[0]
     assert first.title == "Asteroid Blues" and first.synopsis.startswith("In a flashback")  # Jikan
-    assert first.season_number == 1 and first.thumbnails                                   # Kitsu, AniList
+    assert first.season_number == 1 and first.thumbnails  # Kitsu, AniList
     assert set(first.episode_pages) >= {"mal", "kitsu"}
 
 
@@ -72,7 +78,7 @@ def test_characters_are_matched_across_sources_with_voice_actors(merged):
 def test_staff_grouped_by_role(merged):
     staff = merged.staff_data.production_staff
     directors = [name_key(m.name) for m in staff["directors"]]
-    assert directors == [name_key("Shinichirou Watanabe")]   # AniList, AniDB, Anime-Planet agree: one person
+    assert directors == [name_key("Shinichirou Watanabe")]  # AniList, AniDB, Anime-Planet agree: one person
     director = staff["directors"][0]
     assert director.name == "Shinichirou Watanabe" and set(director.staff_ids) == {"anilist", "anidb"}
     composers = [m.name for m in staff["music_composers"]]
@@ -97,11 +103,11 @@ def test_statistics_per_platform_on_a_ten_point_scale(merged):
     stats = merged.statistics
     assert {"mal", "anilist", "kitsu", "anidb", "animeschedule", "animeplanet"} <= set(stats)
     assert stats["mal"].score == 8.75
-    assert stats["anilist"].score == 8.6            # 86 / 100
+    assert stats["anilist"].score == 8.6  # 86 / 100
     assert stats["kitsu"].score == pytest.approx(8.223)
     assert stats["animeplanet"].score == pytest.approx(8.678)  # 4.339 / 5
     assert all(0 < s.score <= 10 for s in stats.values() if s.score is not None)
-    assert stats["livechart"].score == 8.9          # the base's platform, untouched by any source
+    assert stats["livechart"].score == 8.9  # the base's platform, untouched by any source
 
 
 def test_score_summary_over_platforms(merged):
@@ -123,11 +129,11 @@ def test_score_summary_values():
 def test_lists_unioned_without_case_duplicates(merged):
     lowered = [g.casefold() for g in merged.genres]
     assert len(lowered) == len(set(lowered))
-    assert merged.genres[0] == "action"              # the base's order and spelling are kept
+    assert merged.genres[0] == "action"  # the base's order and spelling are kept
     assert {"sci-fi", "adventure", "drama", "comedy"} <= set(lowered)
     assert "Cowboy Bebop" not in merged.synonyms and "CBB" in merged.synonyms
     assert len({s.casefold() for s in merged.synonyms}) == len(merged.synonyms)
-    assert merged.content_warnings == ["violence"]   # only the base had it
+    assert merged.content_warnings == ["violence"]  # only the base had it
 
 
 def test_links_images_sources(merged):
@@ -136,8 +142,12 @@ def test_links_images_sources(merged):
     assert merged.images.covers[0] == "https://cdn.myanimelist.net/images/anime/4/19644l.jpg"
     assert merged.images.posters and merged.images.banners
     assert merged.sources[0] == "https://myanimelist.net/anime/1"
-    assert {"https://anilist.co/anime/1", "https://kitsu.app/anime/1", "https://anidb.net/anime/23",
-            "https://animeschedule.net/anime/cowboy-bebop"} <= set(merged.sources)
+    assert {
+        "https://anilist.co/anime/1",
+        "https://kitsu.app/anime/1",
+        "https://anidb.net/anime/23",
+        "https://animeschedule.net/anime/cowboy-bebop",
+    } <= set(merged.sources)
     assert merged.broadcast_schedule.jpn_time == "2020-06-14T16:00:00Z"
     assert merged.opening_themes[0].title == "Tank!"
     assert merged.trailers and merged.related_anime and merged.streaming_info

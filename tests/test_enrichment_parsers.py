@@ -49,18 +49,26 @@ def test_jikan(partials):
 
 
 def test_jikan_episode_list_items_use_mal_id_as_number():
-    raw = {"full": {"data": {"mal_id": 1, "title": "X"}},
-           "episodes": [{"mal_id": 3, "title": "Third", "filler": True, "recap": False}]}
+    raw = {
+        "full": {"data": {"mal_id": 1, "title": "X"}},
+        "episodes": [{"mal_id": 3, "title": "Third", "filler": True, "recap": False}],
+    }
     episode = PARSERS["jikan"](raw)["episode_details"][0]
     assert episode["episode_number"] == 3 and episode["filler"] is True
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('"Tank!" by The Seatbelts (eps 1-25)', {"title": "Tank!", "artist": "The Seatbelts", "episodes": "1-25"}),
-    ('2: "Space Lion" by The Seatbelts (eps 13)', {"title": "Space Lion", "artist": "The Seatbelts", "episodes": "13"}),
-    ('"Blue" by The Seatbelts feat. Mai Yamane', {"title": "Blue", "artist": "The Seatbelts feat. Mai Yamane"}),
-    ("Unknown Song", {"title": "Unknown Song"}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"Tank!" by The Seatbelts (eps 1-25)', {"title": "Tank!", "artist": "The Seatbelts", "episodes": "1-25"}),
+        (
+            '2: "Space Lion" by The Seatbelts (eps 13)',
+            {"title": "Space Lion", "artist": "The Seatbelts", "episodes": "13"},
+        ),
+        ('"Blue" by The Seatbelts feat. Mai Yamane', {"title": "Blue", "artist": "The Seatbelts feat. Mai Yamane"}),
+        ("Unknown Song", {"title": "Unknown Song"}),
+    ],
+)
 def test_theme_song_strings(text, expected):
     assert parse_theme_song(text) == expected
 
@@ -96,21 +104,42 @@ def test_kitsu(partials):
 def test_kitsu_characters_resolved_through_included():
     anime = {"id": "1", "type": "anime", "attributes": {"canonicalTitle": "Cowboy Bebop"}}
     characters = {
-        "data": [{"id": "10", "type": "mediaCharacters", "attributes": {"role": "main"},
-                  "relationships": {"character": {"data": {"type": "characters", "id": "1"}},
-                                    "voices": {"data": [{"type": "characterVoices", "id": "7"}]}}}],
+        "data": [
+            {
+                "id": "10",
+                "type": "mediaCharacters",
+                "attributes": {"role": "main"},
+                "relationships": {
+                    "character": {"data": {"type": "characters", "id": "1"}},
+                    "voices": {"data": [{"type": "characterVoices", "id": "7"}]},
+                },
+            }
+        ],
         "included": [
-            {"id": "1", "type": "characters", "attributes": {"canonicalName": "Spike Spiegel",
-                                                             "names": {"ja_jp": "スパイク・スピーゲル"}}},
-            {"id": "7", "type": "characterVoices", "attributes": {"locale": "ja_jp"},
-             "relationships": {"person": {"data": {"type": "people", "id": "5"}}}},
+            {
+                "id": "1",
+                "type": "characters",
+                "attributes": {"canonicalName": "Spike Spiegel", "names": {"ja_jp": "スパイク・スピーゲル"}},
+            },
+            {
+                "id": "7",
+                "type": "characterVoices",
+                "attributes": {"locale": "ja_jp"},
+                "relationships": {"person": {"data": {"type": "people", "id": "5"}}},
+            },
             {"id": "5", "type": "people", "attributes": {"name": "Kouichi Yamadera"}},
         ],
     }
     p = parse_kitsu({"anime": anime, "characters": characters})
-    assert p["characters"] == [{"name": "Spike Spiegel", "role": "Main", "name_native": "スパイク・スピーゲル",
-                                "voice_actors": [{"name": "Kouichi Yamadera", "language": "Japanese"}],
-                                "character_ids": {"kitsu": "1"}}]
+    assert p["characters"] == [
+        {
+            "name": "Spike Spiegel",
+            "role": "Main",
+            "name_native": "スパイク・スピーゲル",
+            "voice_actors": [{"name": "Kouichi Yamadera", "language": "Japanese"}],
+            "character_ids": {"kitsu": "1"},
+        }
+    ]
 
 
 def test_anidb(partials):
@@ -150,8 +179,10 @@ def test_anidb_error_documents_raise():
 
 
 def test_anidb_xml_entities_are_refused():
-    bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
-            "<anime id='1'><type>&lol2;</type></anime>")
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+        "<anime id='1'><type>&lol2;</type></anime>"
+    )
     with pytest.raises(BadResponseError):
         parse_anidb_xml(bomb)
 
@@ -176,9 +207,16 @@ def test_animeplanet(partials):
     assert p["status"] == "FINISHED"
 
 
-@pytest.mark.parametrize(("a", "b"), [("Spiegel, Spike", "Spike Spiegel"), ("Yamadera Kouichi", "Kouichi Yamadera"),
-                                      ("Watanabe Shin`ichirou", "Shinichirou Watanabe"), ("Youko KANNO", "Yoko Kanno"),
-                                      ("Kim, Gi hyeon", "Gi-hyeon Kim")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Spiegel, Spike", "Spike Spiegel"),
+        ("Yamadera Kouichi", "Kouichi Yamadera"),
+        ("Watanabe Shin`ichirou", "Shinichirou Watanabe"),
+        ("Youko KANNO", "Yoko Kanno"),
+        ("Kim, Gi hyeon", "Gi-hyeon Kim"),
+    ],
+)
 def test_name_key_matches_spellings_of_one_person(a, b):
     assert name_key(a) == name_key(b)
 
@@ -187,10 +225,17 @@ def test_name_key_keeps_different_people_apart():
     assert name_key("Spike Spiegel") != name_key("Jet Black")
 
 
-@pytest.mark.parametrize(("role", "group"), [("Director", "directors"), ("Direction", "directors"),
-                                             ("Music", "music_composers"),
-                                             ("Key Animation (eps 4, 8)", "key_animators"),
-                                             ("Series Composition", "series_writers"),
-                                             ("Finishing (ep 22)", "finishing"), (None, "other")])
+@pytest.mark.parametrize(
+    ("role", "group"),
+    [
+        ("Director", "directors"),
+        ("Direction", "directors"),
+        ("Music", "music_composers"),
+        ("Key Animation (eps 4, 8)", "key_animators"),
+        ("Series Composition", "series_writers"),
+        ("Finishing (ep 22)", "finishing"),
+        (None, "other"),
+    ],
+)
 def test_staff_groups(role, group):
     assert staff_group(role) == group

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fake_sources import load_fixture
@@ -15,16 +15,24 @@ from index.schema import AnimeEntry
 
 pytestmark = pytest.mark.anyio
 
-MAL_ONLY = AnimeEntry(id="mal-1", title="Cowboy Bebop", sources=["https://myanimelist.net/anime/1"],
-                      genres=["Action"])
+MAL_ONLY = AnimeEntry(id="mal-1", title="Cowboy Bebop", sources=["https://myanimelist.net/anime/1"], genres=["Action"])
 
 
 async def test_full_enrichment_follows_every_pagination(sources, tmp_path):
     progress = []
-    result = await enrich_entry(MAL_ONLY, None, lambda o, done, total: progress.append((o.source, done, total)),
-                                settings=sources.settings(tmp_path, jikan_episode_details_max=30))
+    result = await enrich_entry(
+        MAL_ONLY,
+        None,
+        lambda o, done, total: progress.append((o.source, done, total)),
+        settings=sources.settings(tmp_path, jikan_episode_details_max=30),
+    )
     assert {n: o.status for n, o in result.outcomes.items()} == {
-        "jikan": "ok", "anilist": "ok", "kitsu": "ok", "anidb": "ok", "animeschedule": "ok"}
+        "jikan": "ok",
+        "anilist": "ok",
+        "kitsu": "ok",
+        "anidb": "ok",
+        "animeschedule": "ok",
+    }
     entry = result.entry
     assert entry.synopsis.startswith("Crime is timeless.") and entry.episodes == 26
     assert len(entry.episode_details) == 26 and all(e.synopsis for e in entry.episode_details)
@@ -37,14 +45,14 @@ async def test_full_enrichment_follows_every_pagination(sources, tmp_path):
 
     # pagination was followed to the end, page by page
     jikan_pages = sorted(r.query for r in sources.requests("jikan", "/episodes") if r.path.endswith("/episodes"))
-    assert jikan_pages == ["page=1", "page=2", "page=3"]               # 26 episodes, 10 a page
+    assert jikan_pages == ["page=1", "page=2", "page=3"]  # 26 episodes, 10 a page
     edges = load_fixture("anilist_media_1.json")
     expected_posts = max(math.ceil(len(edges[k]["edges"]) / 25) for k in ("characters", "staff"))
-    assert len(sources.requests("anilist")) == expected_posts           # 306 staff edges, 25 a page
+    assert len(sources.requests("anilist")) == expected_posts  # 306 staff edges, 25 a page
     assert len(entry.staff_data.production_staff["key_animators"]) > 25  # later pages were merged in
     for what in ("episodes", "categories", "characters"):
-        assert len(sources.requests("kitsu", f"/anime/1/{what}")) == 3    # 10 items, 4 a page
-    assert len(sources.requests("anidb")) == 1                          # its id came from Jikan's links
+        assert len(sources.requests("kitsu", f"/anime/1/{what}")) == 3  # 10 items, 4 a page
+    assert len(sources.requests("anidb")) == 1  # its id came from Jikan's links
     assert progress[-1][1:] == (5, 5) and {p[0] for p in progress} == set(result.outcomes)
     meta = entry.enrichment_metadata
     assert meta.sources_used == ["jikan", "anilist", "kitsu", "anidb", "animeschedule"] and meta.failures == {}
@@ -125,12 +133,17 @@ async def test_open_circuit_short_circuits_later_entries(sources, tmp_path):
 
 
 async def test_kitsu_slug_and_animeschedule_route_from_sources(sources, tmp_path):
-    entry = AnimeEntry(id="x", title="Cowboy Bebop", sources=["https://kitsu.io/anime/cowboy-bebop",
-                                                              "https://animeschedule.net/anime/cowboy-bebop"])
+    entry = AnimeEntry(
+        id="x",
+        title="Cowboy Bebop",
+        sources=["https://kitsu.io/anime/cowboy-bebop", "https://animeschedule.net/anime/cowboy-bebop"],
+    )
     result = await enrich_entry(entry, ["kitsu", "animeschedule"], settings=sources.settings(tmp_path))
     assert result.outcomes["kitsu"].status == "ok" and result.outcomes["animeschedule"].status == "ok"
-    assert any("filter%5Bslug%5D=cowboy-bebop" in r.query or "filter[slug]" in r.query
-               for r in sources.requests("kitsu", "/anime"))
+    assert any(
+        "filter%5Bslug%5D=cowboy-bebop" in r.query or "filter[slug]" in r.query
+        for r in sources.requests("kitsu", "/anime")
+    )
     assert sources.requests("animeschedule")[0].path.endswith("/anime/cowboy-bebop")
 
 
@@ -146,8 +159,10 @@ async def test_unknown_anime_reports_not_found_and_keeps_the_entry(sources, tmp_
 async def test_anidb_is_skipped_without_a_client_name(sources, tmp_path):
     entry = AnimeEntry(title="Cowboy Bebop", sources=["https://anidb.net/anime/23"])
     result = await enrich_entry(entry, ["anidb"], settings=sources.settings(tmp_path, anidb_client_name=""))
-    assert result.outcomes["anidb"].status == "skipped" and "ANIME_MCP_ANIDB_CLIENT_NAME" in result.outcomes[
-        "anidb"].detail
+    assert (
+        result.outcomes["anidb"].status == "skipped"
+        and "ANIME_MCP_ANIDB_CLIENT_NAME" in result.outcomes["anidb"].detail
+    )
     assert sources.requests("anidb") == []
 
 
@@ -157,13 +172,23 @@ async def test_unknown_source_name_is_refused(sources, tmp_path):
 
 
 async def test_enrich_many_skips_recent_entries_and_runs_the_rest(sources, tmp_path):
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    recent = AnimeEntry.model_validate({**MAL_ONLY.model_dump(), "id": "mal-recent",
-                                        "enrichment_metadata": {"enriched_at": now}})
-    old = AnimeEntry.model_validate({**MAL_ONLY.model_dump(), "id": "mal-old",
-                                     "enrichment_metadata": {"enriched_at": "2020-01-01T00:00:00Z"}})
-    results = [r async for r in enrich_many([recent, old, MAL_ONLY], ["animeschedule"], concurrency=2,
-                                            skip_recent_days=7, settings=sources.settings(tmp_path))]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    recent = AnimeEntry.model_validate(
+        {**MAL_ONLY.model_dump(), "id": "mal-recent", "enrichment_metadata": {"enriched_at": now}}
+    )
+    old = AnimeEntry.model_validate(
+        {**MAL_ONLY.model_dump(), "id": "mal-old", "enrichment_metadata": {"enriched_at": "2020-01-01T00:00:00Z"}}
+    )
+    results = [
+        r
+        async for r in enrich_many(
+            [recent, old, MAL_ONLY],
+            ["animeschedule"],
+            concurrency=2,
+            skip_recent_days=7,
+            settings=sources.settings(tmp_path),
+        )
+    ]
     by_id = {r.entry.id: r for r in results}
     assert by_id["mal-recent"].skipped and by_id["mal-recent"].outcomes == {}
     assert not by_id["mal-old"].skipped and by_id["mal-old"].outcomes["animeschedule"].status == "ok"

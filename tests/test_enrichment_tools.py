@@ -5,11 +5,10 @@ characters and its staff among the 1,822 shared entries."""
 from __future__ import annotations
 
 import pytest
+from index_fixtures import build_runtime
 from mcp import Client
 
-
 from index.identity import point_id
-from index_fixtures import build_runtime
 from server.app import build_server
 from server.state import AppState
 
@@ -56,12 +55,15 @@ async def test_enrich_through_the_tool_then_find_by_characters_and_staff(enrichi
         if after_hashes.get(name) == digest and name in before:
             assert after[name] == before[name], name
 
-    chars = await client.call_tool("search_anime", {"query": "Vicious and Julia", "aspects": ["characters"],
-                                                    "limit": 3})
+    chars = await client.call_tool(
+        "search_anime", {"query": "Vicious and Julia", "aspects": ["characters"], "limit": 3}
+    )
     assert chars.structured_content["results"][0]["id"] == "mal-1", chars.structured_content
     entry = await client.call_tool("get_anime", {"anime": "mal-1"})
     assert len(entry.structured_content["episode_details"]) == 26
 
-    staff = await client.call_tool("search_anime", {
-        "query": "directed by Shinichirou Watanabe, music by Yoko Kanno", "aspects": ["staff"], "limit": 3})
+    staff = await client.call_tool(
+        "search_anime",
+        {"query": "directed by Shinichirou Watanabe, music by Yoko Kanno", "aspects": ["staff"], "limit": 3},
+    )
     assert staff.structured_content["results"][0]["id"] == "mal-1", staff.structured_content

@@ -14,7 +14,6 @@ import time
 
 import httpx
 import pytest
-
 from index_fixtures import MAL_FILE
 from served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
@@ -31,8 +30,13 @@ def killed_then_resumed(tmp_path_factory, tiny_clip, text_model_path):
     env = cli_env(base / "data", tiny_clip)
     log = base / "first.log"
     with log.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images",
-                                 "--batch-size", "8"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "index", str(slice_file), "--no-images", "--batch-size", "8"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         deadline, done = time.monotonic() + 300, 0
         while time.monotonic() < deadline and proc.poll() is None:
             counts = [int(m) for m in re.findall(rf"(\d+)/{N}", log.read_text(errors="replace"))]
@@ -90,15 +94,30 @@ def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
     proc, base = start_http_server(env)
     try:
         headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+        init = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "0"},
+            },
+        }
         for _ in range(5):  # hang up right after sending the call, before any answer
             with httpx.Client(base_url=base, timeout=10) as c:
                 r = c.post("/mcp", json=init, headers=headers)
                 h = {**headers, "mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
                 c.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h)
-                call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-                    "name": "search_anime", "arguments": {"query": "a long quiet journey " * 50, "limit": 50}}}
+                call = {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "tools/call",
+                    "params": {
+                        "name": "search_anime",
+                        "arguments": {"query": "a long quiet journey " * 50, "limit": 50},
+                    },
+                }
                 try:
                     c.post("/mcp", json=call, headers=h, timeout=0.05)
                 except httpx.TimeoutException:
@@ -108,8 +127,16 @@ def test_client_hanging_up_mid_call_leaves_server_alive(killed_then_resumed):
             assert r.status_code == 200
             h = {**headers, "mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
             c.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h)
-            r = c.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
-                "name": "search_anime", "arguments": {"query": "space bounty hunters", "limit": 3}}}, headers=h)
+            r = c.post(
+                "/mcp",
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 3,
+                    "method": "tools/call",
+                    "params": {"name": "search_anime", "arguments": {"query": "space bounty hunters", "limit": 3}},
+                },
+                headers=h,
+            )
             assert r.status_code == 200 and "structuredContent" in r.text
         assert proc.poll() is None and httpx.get(f"{base}/health").json()["status"] == "ok"
     finally:

@@ -8,9 +8,9 @@ import base64
 import io
 
 import pytest
+from index_fixtures import build_runtime
 from mcp import Client
 
-from index_fixtures import build_runtime
 from server.app import build_server
 from server.state import AppState
 
@@ -22,8 +22,11 @@ def images_off_embedder(text_model_path):
     from index.embedding.module import EmbeddingModule
     from index.settings import EmbeddingSettings
 
-    module = EmbeddingModule(EmbeddingSettings(_env_file=None, profile="lite", device="cpu",
-                                               text_model=str(text_model_path), image_enabled=False))
+    module = EmbeddingModule(
+        EmbeddingSettings(
+            _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path), image_enabled=False
+        )
+    )
     yield module
     module.close()
 
@@ -44,8 +47,9 @@ async def test_text_search_works_with_image_search_off(index_with_images, images
     from index.settings import StorageSettings
 
     path, built = index_with_images
-    runtime = await open_runtime(embedder=images_off_embedder, storage=StorageSettings(data_dir=path),
-                                 create=False, warmup=False)
+    runtime = await open_runtime(
+        embedder=images_off_embedder, storage=StorageSettings(data_dir=path), create=False, warmup=False
+    )
     try:
         state = AppState(loader=lambda: _ready(runtime))
         async with Client(build_server(state)) as client:
@@ -62,14 +66,16 @@ async def test_text_search_works_with_image_search_off(index_with_images, images
 
 async def test_a_different_image_model_is_still_refused(index_with_images, remembering_embedder):
     """Only switching images off relaxes the check: another configured image model is still a mismatch."""
-    from index.storage.base import CollectionSpec, IncompatibleCollectionError
-    from index.storage.factory import open_store
     from index.runtime import collection_spec
     from index.settings import StorageSettings
+    from index.storage.base import CollectionSpec, IncompatibleCollectionError
+    from index.storage.factory import open_store
 
     path, _ = index_with_images
     spec = collection_spec(remembering_embedder)
-    other = CollectionSpec(text_dim=spec.text_dim, image_dim=spec.image_dim, meta={**spec.meta, "image_model": "ViT-L-14"})
+    other = CollectionSpec(
+        text_dim=spec.text_dim, image_dim=spec.image_dim, meta={**spec.meta, "image_model": "ViT-L-14"}
+    )
     store = open_store(StorageSettings(data_dir=path))
     with pytest.raises(IncompatibleCollectionError, match="ViT-L-14"):
         await store.open(other, create=False)

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from index.embedding import ImageFetcher, ImageInputError
-from index.embedding import image_fetch
+from index.embedding import ImageFetcher, ImageInputError, image_fetch
 from index.embedding.net_guard import address_allowed
 from index.settings import ImageFetchSettings
 
@@ -89,8 +88,11 @@ def allowed_dir(tmp_path) -> Path:
 
 def make_fetcher(tmp_path, allowed_dir=None, **overrides) -> ImageFetcher:
     values = dict(
-        image_cache_dir=tmp_path / "cache", image_allow_private_hosts=True, image_max_bytes=MAX_BYTES,
-        image_fetch_timeout=5.0, image_allowed_dirs=[allowed_dir] if allowed_dir else [],
+        image_cache_dir=tmp_path / "cache",
+        image_allow_private_hosts=True,
+        image_max_bytes=MAX_BYTES,
+        image_fetch_timeout=5.0,
+        image_allowed_dirs=[allowed_dir] if allowed_dir else [],
     )
     values.update(overrides)
     return ImageFetcher(ImageFetchSettings(_env_file=None, **values))
@@ -180,8 +182,13 @@ async def test_fetch_many_uses_only_cache_when_downloads_are_off(server, tmp_pat
 async def test_private_addresses_refused_unless_allowed(server, tmp_path):
     fetcher = make_fetcher(tmp_path, image_allow_private_hosts=False)
     before = sum(Handler.hits.values())
-    for url in (f"{server}/poster.png", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/a.png",
-                "http://[::1]/a.png", f"http://localhost:{server.rsplit(':', 1)[1]}/poster.png"):
+    for url in (
+        f"{server}/poster.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/a.png",
+        "http://[::1]/a.png",
+        f"http://localhost:{server.rsplit(':', 1)[1]}/poster.png",
+    ):
         with pytest.raises(ImageInputError, match="non-public address"):
             await fetcher.fetch(url)
     assert sum(Handler.hits.values()) == before  # nothing reached the server
@@ -189,6 +196,7 @@ async def test_private_addresses_refused_unless_allowed(server, tmp_path):
 
 async def test_connection_is_checked_even_if_the_first_check_is_fooled(server, tmp_path, monkeypatch):
     """DNS rebinding: the name looked public when checked; the connect-time guard still refuses."""
+
     async def fooled(host, port, allow_private):
         return ["93.184.216.34"]
 
@@ -206,8 +214,20 @@ async def test_other_schemes_refused(tmp_path, url):
 
 
 def test_address_policy():
-    for bad in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                "0.0.0.0", "::1", "fe80::1", "fd00:ec2::254", "::ffff:127.0.0.1", "224.0.0.1"):
+    for bad in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fd00:ec2::254",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ):
         assert not address_allowed(bad), bad
     for good in ("93.184.216.34", "2606:4700::1111", "8.8.8.8"):
         assert address_allowed(good), good

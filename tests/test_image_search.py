@@ -15,7 +15,6 @@ not the quality of picture search. Real-weight quality is measured by bench/imag
 from __future__ import annotations
 
 import pytest
-
 from image_fixtures import b64, encode, picture_client, picture_index, resized_jpeg  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.anyio
@@ -83,8 +82,9 @@ async def test_filters_apply_to_image_search(picture_client, picture_index):
     entries = picture_index.entries
     tv_id = next(i for i in picture_index.covers if entries[i].type.value == "TV")
     cover = b64(encode(picture_index.covers[tv_id]))
-    movies = await hits(picture_client, "search_anime_by_image",
-                        {"image": cover, "filters": {"types": ["MOVIE"]}, "limit": 50})
+    movies = await hits(
+        picture_client, "search_anime_by_image", {"image": cover, "filters": {"types": ["MOVIE"]}, "limit": 50}
+    )
     assert movies["results"] and tv_id not in ids(movies)
     assert all(h["type"] == "MOVIE" for h in movies["results"])
     assert len(movies["results"]) == sum(1 for i in picture_index.covers if entries[i].type.value == "MOVIE")
@@ -104,26 +104,33 @@ async def test_multimodal_weights_one_and_zero_are_the_single_searches(picture_c
 
     # multimodal takes the words as they are (no query reading): compare with search_anime's literal mode
     words = await hits(picture_client, "search_anime", {"query": query, "limit": 10, "interpret": False})
-    only_words = await hits(picture_client, "search_anime_multimodal",
-                            {"query": query, "image": image, "text_weight": 1.0, "limit": 10})
+    only_words = await hits(
+        picture_client, "search_anime_multimodal", {"query": query, "image": image, "text_weight": 1.0, "limit": 10}
+    )
     assert words["results"] and ids(only_words) == ids(words), (
-        "search_anime_multimodal at text_weight 1.0 must rank like search_anime (same ranking steps: priors too)")
+        "search_anime_multimodal at text_weight 1.0 must rank like search_anime (same ranking steps: priors too)"
+    )
     assert only_words["method"] == words["method"]
 
     picture = await hits(picture_client, "search_anime_by_image", {"image": image, "limit": 10})
-    only_picture = await hits(picture_client, "search_anime_multimodal",
-                              {"query": query, "image": image, "text_weight": 0.0, "limit": 10})
+    only_picture = await hits(
+        picture_client, "search_anime_multimodal", {"query": query, "image": image, "text_weight": 0.0, "limit": 10}
+    )
     assert ids(only_picture) == ids(picture) and ids(picture)[0] == anime_id
     assert only_picture["method"] == picture["method"] == "image_vectorx1"
 
-    both = await hits(picture_client, "search_anime_multimodal",
-                      {"query": query, "image": image, "text_weight": 0.5, "limit": 10})
+    both = await hits(
+        picture_client, "search_anime_multimodal", {"query": query, "image": image, "text_weight": 0.5, "limit": 10}
+    )
     assert "image_vector" in both["method"] and "title_vector" in both["method"]
 
 
 async def test_visual_aspect_searches_pictures_with_clip_text(picture_client, picture_index):
-    page = await hits(picture_client, "search_anime", {"query": "a red circle on a blue background",
-                                                        "aspects": ["visual"], "explain": True, "limit": 50})
+    page = await hits(
+        picture_client,
+        "search_anime",
+        {"query": "a red circle on a blue background", "aspects": ["visual"], "explain": True, "limit": 50},
+    )
     assert page["method"] == "image_vectorx1"  # the CLIP text vector against image_vector alone
     got = ids(page)
     # every entry with a picture, none without: entries lacking image_vector cannot match it
@@ -133,14 +140,16 @@ async def test_visual_aspect_searches_pictures_with_clip_text(picture_client, pi
         assert set(hit["vector_scores"]) == {"image_vector"}
 
 
-async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_path, remembering_embedder,
-                                                                        picture_index):
+async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(
+    tmp_path, remembering_embedder, picture_index
+):
     """A site that was down while indexing must not leave an entry without its picture for good."""
     import functools
     import threading
     from http.server import ThreadingHTTPServer
 
     from image_fixtures import _QuietHandler
+
     from index.ingest import Ingestor
     from index.runtime import open_runtime
     from index.settings import ImageFetchSettings, StorageSettings
@@ -153,8 +162,12 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_pa
     entry = picture_index.entries[anime_id].model_copy(deep=True)
     entry.images.covers, entry.images.posters = [f"http://127.0.0.1:{httpd.server_address[1]}/cover.png"], []
     fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache", image_allow_private_hosts=True)
-    rt = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
-                            fetch=fetch, warmup=False)
+    rt = await open_runtime(
+        embedder=remembering_embedder,
+        storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+        fetch=fetch,
+        warmup=False,
+    )
     try:
         ingest = Ingestor(rt.store, remembering_embedder, rt.fetcher, fetch_images=True)
         first = await ingest.ingest_entries([entry.model_copy(deep=True)])  # 404: the picture is not there yet
@@ -172,8 +185,9 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(tmp_pa
         await rt.close()
 
 
-async def test_pictures_are_embedded_off_the_event_loop(tmp_path, monkeypatch, embedding_module, remembering_embedder,
-                                                       picture_index):
+async def test_pictures_are_embedded_off_the_event_loop(
+    tmp_path, monkeypatch, embedding_module, remembering_embedder, picture_index
+):
     """Indexing on a running server (ANIME_MCP_INDEX_ON_START, re-indexing after enrichment) shares its event
     loop: embedding pictures there (seconds per batch with a large model on CPU) would stall every request."""
     import asyncio
@@ -194,10 +208,15 @@ async def test_pictures_are_embedded_off_the_event_loop(tmp_path, monkeypatch, e
         return embed_images(images)
 
     monkeypatch.setattr(embedding_module, "embed_images", watched)
-    fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache",
-                               image_allowed_dirs=[picture_index.covers_dir])
-    rt = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
-                            fetch=fetch, warmup=False)  # its texts are remembered; pictures reach the watched module
+    fetch = ImageFetchSettings(
+        _env_file=None, image_cache_dir=tmp_path / "cache", image_allowed_dirs=[picture_index.covers_dir]
+    )
+    rt = await open_runtime(
+        embedder=remembering_embedder,
+        storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+        fetch=fetch,
+        warmup=False,
+    )  # its texts are remembered; pictures reach the watched module
     try:
         entries = [picture_index.entries[i].model_copy(deep=True) for i in list(picture_index.covers)[:3]]
         for e in entries:
@@ -218,6 +237,7 @@ async def test_covers_of_different_entries_download_in_parallel(tmp_path, rememb
     from http.server import ThreadingHTTPServer
 
     from image_fixtures import _QuietHandler
+
     from index.ingest import Ingestor
     from index.runtime import open_runtime
     from index.settings import ImageFetchSettings, StorageSettings
@@ -237,16 +257,22 @@ async def test_covers_of_different_entries_download_in_parallel(tmp_path, rememb
                 with lock:
                     in_flight[0] -= 1
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                functools.partial(SlowHandler, directory=str(picture_index.covers_dir)))
+    httpd = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(SlowHandler, directory=str(picture_index.covers_dir))
+    )
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     entries = [picture_index.entries[i].model_copy(deep=True) for i in list(picture_index.covers)[:6]]
     for e in entries:
         e.images.covers, e.images.posters = [f"http://127.0.0.1:{httpd.server_address[1]}/{e.id}.png"], []
-    fetch = ImageFetchSettings(_env_file=None, image_cache_dir=tmp_path / "cache", image_allow_private_hosts=True,
-                               image_fetch_concurrency=4)
-    rt = await open_runtime(embedder=remembering_embedder, storage=StorageSettings(_env_file=None, data_dir=tmp_path),
-                            fetch=fetch, warmup=False)
+    fetch = ImageFetchSettings(
+        _env_file=None, image_cache_dir=tmp_path / "cache", image_allow_private_hosts=True, image_fetch_concurrency=4
+    )
+    rt = await open_runtime(
+        embedder=remembering_embedder,
+        storage=StorageSettings(_env_file=None, data_dir=tmp_path),
+        fetch=fetch,
+        warmup=False,
+    )
     try:
         summary = await Ingestor(rt.store, remembering_embedder, rt.fetcher, fetch_images=True).ingest_entries(entries)
         assert summary.images_embedded == 6

@@ -51,8 +51,12 @@ def _offline_entries() -> list[dict]:
     """Two entries shaped exactly like anime-offline-database release entries."""
     return [
         {
-            "sources": ["https://anidb.net/anime/23", "https://anilist.co/anime/1",
-                        "https://myanimelist.net/anime/1", "https://kitsu.app/anime/1"],
+            "sources": [
+                "https://anidb.net/anime/23",
+                "https://anilist.co/anime/1",
+                "https://myanimelist.net/anime/1",
+                "https://kitsu.app/anime/1",
+            ],
             "title": "Cowboy Bebop",
             "type": "TV",
             "episodes": 26,
@@ -65,8 +69,10 @@ def _offline_entries() -> list[dict]:
             "synonyms": ["カウボーイビバップ", "Kaubōi Bibappu"],
             "studios": ["sunrise"],
             "producers": ["bandai visual"],
-            "relatedAnime": ["https://myanimelist.net/anime/5",
-                             "https://anime-planet.com/anime/cowboy-bebop-the-movie"],
+            "relatedAnime": [
+                "https://myanimelist.net/anime/5",
+                "https://anime-planet.com/anime/cowboy-bebop-the-movie",
+            ],
             "tags": ["action", "space", "bounty hunters"],
         },
         {
@@ -89,8 +95,10 @@ def _offline_entries() -> list[dict]:
 
 def _offline_meta() -> dict:
     return {
-        "license": {"name": "Open Data Commons Open Database License (ODbL) v1.0 + Database Contents License (DbCL) v1.0",
-                    "url": "https://github.com/manami-project/anime-offline-database/blob/master/LICENSE"},
+        "license": {
+            "name": "Open Data Commons Open Database License (ODbL) v1.0 + Database Contents License (DbCL) v1.0",
+            "url": "https://github.com/manami-project/anime-offline-database/blob/master/LICENSE",
+        },
         "repository": "https://github.com/manami-project/anime-offline-database",
         "scoreRange": {"minInclusive": 1.0, "maxInclusive": 10.0},
         "lastUpdate": "2025-07-01",
@@ -108,7 +116,7 @@ def test_offline_sample_matches_the_published_schemas():
 
 def _check_offline(entries: list[AnimeEntry]) -> None:
     bebop, unaired = entries
-    assert bebop.id == "mal-1"                       # derived from the MyAnimeList source
+    assert bebop.id == "mal-1"  # derived from the MyAnimeList source
     assert bebop.season.value == "SPRING" and bebop.year == 1998
     assert bebop.duration == 1440
     assert bebop.images.covers == ["https://cdn.myanimelist.net/images/anime/4/19644.jpg"]
@@ -121,8 +129,8 @@ def _check_offline(entries: list[AnimeEntry]) -> None:
         ("Cowboy Bebop The Movie", "https://anime-planet.com/anime/cowboy-bebop-the-movie"),
     ]
     assert unaired.id == "anilist-99999"
-    assert unaired.season is None and unaired.year is None    # UNDEFINED season
-    assert unaired.images.all_urls() == []                    # the no-picture placeholder is dropped
+    assert unaired.season is None and unaired.year is None  # UNDEFINED season
+    assert unaired.images.all_urls() == []  # the no-picture placeholder is dropped
 
 
 def test_offline_database_json_release(tmp_path):
@@ -164,12 +172,21 @@ def test_gzipped_file(tmp_path):
 # ----------------------------------------------------------------------------- messy input
 def test_messy_entries_import_and_bad_ones_are_reported_by_name(tmp_path):
     entries = [
-        {"id": "x-1", "title": "Messy Movie", "type": "Movie", "status": "Finished Airing",
-         "sources": ["https://example.org/a/1"], "someUnknownKey": {"deep": [1, 2]},
-         "titleEnglish": "The Messy Movie", "sourceMaterial": "light_novel", "season": "autumn",
-         "episodes": "1", "genres": [{"name": "Drama"}, "Drama", " Comedy "]},
-        {"id": "x-2", "type": "TV", "sources": ["https://example.org/a/2"]},           # no title
-        {"id": "x-3", "title": "Sourceless", "sources": []},                            # no sources
+        {
+            "id": "x-1",
+            "title": "Messy Movie",
+            "type": "Movie",
+            "status": "Finished Airing",
+            "sources": ["https://example.org/a/1"],
+            "someUnknownKey": {"deep": [1, 2]},
+            "titleEnglish": "The Messy Movie",
+            "sourceMaterial": "light_novel",
+            "season": "autumn",
+            "episodes": "1",
+            "genres": [{"name": "Drama"}, "Drama", " Comedy "],
+        },
+        {"id": "x-2", "type": "TV", "sources": ["https://example.org/a/2"]},  # no title
+        {"id": "x-3", "title": "Sourceless", "sources": []},  # no sources
         "not an object",
         {"title": "Kept Too", "sources": ["https://kitsu.app/anime/7"]},
         {"id": 42, "title": "Numeric Id", "sources": ["https://example.org/a/42"]},
@@ -282,8 +299,10 @@ def test_entry_id_keeps_own_id_and_derives_from_sources_in_platform_order():
         return AnimeEntry(id=id_, title="T", sources=sources)
 
     assert entry_id(entry(["https://myanimelist.net/anime/5"], "own-id")) == "own-id"
-    assert entry_id(entry(["https://kitsu.app/anime/3", "https://anilist.co/anime/2",
-                           "https://myanimelist.net/anime/1"])) == "mal-1"
+    assert (
+        entry_id(entry(["https://kitsu.app/anime/3", "https://anilist.co/anime/2", "https://myanimelist.net/anime/1"]))
+        == "mal-1"
+    )
     assert entry_id(entry(["https://kitsu.app/anime/3", "https://anilist.co/anime/2"])) == "anilist-2"
     assert entry_id(entry(["https://anidb.net/perl-bin/animedb.pl?show=anime&aid=3689"])) == "anidb-3689"
     odd = ["https://example.org/b", "https://example.org/a"]
@@ -311,9 +330,13 @@ def test_point_ids_are_deterministic_uuids():
 
 
 def test_content_hash_ignores_key_order_and_tracks_content():
-    raw = {"id": "h-1", "title": "Hash Me", "sources": ["https://example.org/1"],
-           "statistics": {"mal": {"score": 7.1, "members": 10}, "anilist": {"score": 70}},
-           "external_links": {"a": "https://a.example", "b": "https://b.example"}}
+    raw = {
+        "id": "h-1",
+        "title": "Hash Me",
+        "sources": ["https://example.org/1"],
+        "statistics": {"mal": {"score": 7.1, "members": 10}, "anilist": {"score": 70}},
+        "external_links": {"a": "https://a.example", "b": "https://b.example"},
+    }
     reordered = {k: raw[k] for k in reversed(list(raw))}
     reordered["statistics"] = {"anilist": {"score": 70}, "mal": {"members": 10, "score": 7.1}}
     reordered["external_links"] = {"b": "https://b.example", "a": "https://a.example"}

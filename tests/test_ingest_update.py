@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from index_fixtures import ENRICHED_FILE
 
 pytestmark = pytest.mark.anyio
@@ -19,18 +18,33 @@ def _offline(title: str, mal: int | None, anilist: int, **extra) -> dict:
     sources = [f"https://anilist.co/anime/{anilist}", f"https://kitsu.app/anime/{anilist + 7}"]
     if mal is not None:
         sources.append(f"https://myanimelist.net/anime/{mal}")
-    entry = {"sources": sources, "title": title, "type": "TV", "episodes": 12, "status": "FINISHED",
-             "animeSeason": {"season": "SPRING", "year": 2021}, "picture": "https://cdn.example/p.jpg",
-             "thumbnail": "https://cdn.example/t.jpg", "synonyms": [], "studios": ["studio a"], "producers": [],
-             "relatedAnime": [], "tags": ["action", "school"]}
+    entry = {
+        "sources": sources,
+        "title": title,
+        "type": "TV",
+        "episodes": 12,
+        "status": "FINISHED",
+        "animeSeason": {"season": "SPRING", "year": 2021},
+        "picture": "https://cdn.example/p.jpg",
+        "thumbnail": "https://cdn.example/t.jpg",
+        "synonyms": [],
+        "studios": ["studio a"],
+        "producers": [],
+        "relatedAnime": [],
+        "tags": ["action", "school"],
+    }
     entry.update(extra)
     return entry
 
 
 def _release(path: Path, entries: list, broken_lines: tuple[str, ...] = ()) -> Path:
     """A JSONL release: the metadata line, then one entry per line."""
-    head = {"$schema": "https://example.org/schema.json", "license": {"name": "ODbL"},
-            "repository": "https://github.com/manami-project/anime-offline-database", "lastUpdate": "2026-01-01"}
+    head = {
+        "$schema": "https://example.org/schema.json",
+        "license": {"name": "ODbL"},
+        "repository": "https://github.com/manami-project/anime-offline-database",
+        "lastUpdate": "2026-01-01",
+    }
     lines = [json.dumps(head)] + [json.dumps(e) for e in entries] + list(broken_lines)
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -43,11 +57,11 @@ RELEASE_A = [
     _offline("Clockwork Garden", 104, 1004, episodes=24),
 ]
 RELEASE_B = [
-    RELEASE_A[0],                                                             # unchanged
+    RELEASE_A[0],  # unchanged
     _offline("Harbour Diaries: Tides", 102, 1002, tags=["slice of life", "sea"], episodes=13),  # changed
     # "Vanishing Point" (mal 103) is gone from B
-    RELEASE_A[3],                                                             # unchanged
-    _offline("Lantern Street", 105, 1005, tags=["mystery"]),                   # new
+    RELEASE_A[3],  # unchanged
+    _offline("Lantern Street", 105, 1005, tags=["mystery"]),  # new
 ]
 BROKEN = '{"title": "No Sources Here", "type": "TV", "sources": "not a list"}'
 
@@ -64,9 +78,12 @@ async def _open(path: Path, embedder, backend: str = "edge"):
 
         from index.storage.qdrant_server import ServerStore
 
-        store = ServerStore(StorageSettings(collection_name="anime_update"), client=AsyncQdrantClient(location=":memory:"))
-    return await open_runtime(embedder=embedder, store=store, warmup=False,
-                              fetch=ImageFetchSettings(image_cache_dir=path / "images"))
+        store = ServerStore(
+            StorageSettings(collection_name="anime_update"), client=AsyncQdrantClient(location=":memory:")
+        )
+    return await open_runtime(
+        embedder=embedder, store=store, warmup=False, fetch=ImageFetchSettings(image_cache_dir=path / "images")
+    )
 
 
 async def _index(runtime, *files: Path, prune: bool = False, merge: bool = True):
@@ -87,8 +104,13 @@ async def _snapshot(store) -> dict[str, tuple]:
     full = await store.retrieve([str(r.id) for r in records], with_payload=True, with_vectors=True)
     out = {}
     for r in full:
-        vectors = {name: (np.asarray(v.values if hasattr(v, "values") else v, dtype="float32"),
-                          tuple(v.indices) if hasattr(v, "indices") else None) for name, v in (r.vector or {}).items()}
+        vectors = {
+            name: (
+                np.asarray(v.values if hasattr(v, "values") else v, dtype="float32"),
+                tuple(v.indices) if hasattr(v, "indices") else None,
+            )
+            for name, v in (r.vector or {}).items()
+        }
         out[str(r.id)] = (r.payload, vectors)
     return out
 
@@ -116,8 +138,13 @@ async def test_indexing_release_b_over_a_equals_a_fresh_index_of_b(tmp_path, rem
         first = await _index(updated, a)
         assert (first.indexed, first.updated, first.unchanged, len(first.failed)) == (4, 0, 0, 0)
         summary = await _index(updated, b, prune=True)
-        assert (summary.indexed, summary.updated, summary.unchanged, summary.pruned, len(summary.failed)) == \
-            (1, 1, 2, 1, 1), summary.line()
+        assert (summary.indexed, summary.updated, summary.unchanged, summary.pruned, len(summary.failed)) == (
+            1,
+            1,
+            2,
+            1,
+            1,
+        ), summary.line()
         assert "pruned 1" in summary.line() and "failed 1" in summary.line()
         # only the changed and the new entry were embedded: the unchanged ones cost no model time
         fresh_summary = await _index(fresh, b)
@@ -156,7 +183,7 @@ async def test_an_entry_keeps_its_id_when_its_sources_gain_a_site(tmp_path, embe
     from index.identity import point_id
 
     before = _release(tmp_path / "a.jsonl", [_offline("Quiet Orbit", None, 2001)])  # AniList + Kitsu only
-    after = _release(tmp_path / "b.jsonl", [_offline("Quiet Orbit", 2999, 2001)])   # now on MyAnimeList too
+    after = _release(tmp_path / "b.jsonl", [_offline("Quiet Orbit", 2999, 2001)])  # now on MyAnimeList too
     runtime = await _open(tmp_path, embedding_module)
     try:
         await _index(runtime, before)
@@ -178,9 +205,21 @@ async def test_enriched_fields_survive_a_catalogue_release_unless_replaced(tmp_p
 
     enriched = next(e for e in load_entries(ENRICHED_FILE) if e.characters and e.staff_data and e.episode_details)
     # the same anime as a catalogue release lists it: sources, title, tags, no characters/staff/episodes
-    release = _release(tmp_path / "release.jsonl", [{
-        "id": enriched.id, "sources": enriched.sources, "title": enriched.title, "type": "TV",
-        "episodes": 99, "status": "FINISHED", "tags": ["newly tagged"], "studios": ["brand new studio"]}])
+    release = _release(
+        tmp_path / "release.jsonl",
+        [
+            {
+                "id": enriched.id,
+                "sources": enriched.sources,
+                "title": enriched.title,
+                "type": "TV",
+                "episodes": 99,
+                "status": "FINISHED",
+                "tags": ["newly tagged"],
+                "studios": ["brand new studio"],
+            }
+        ],
+    )
     runtime = await _open(tmp_path, embedding_module)
     try:
         from index.ingest import Ingestor
@@ -190,21 +229,24 @@ async def test_enriched_fields_survive_a_catalogue_release_unless_replaced(tmp_p
         assert summary.updated == 1
         [record] = await runtime.store.retrieve([point_id(enriched.id)])
         stored = record.payload["entry"]
-        assert stored["episodes"] == 99 and stored["tags"] == ["newly tagged"]           # the release's values win
-        assert len(stored["characters"]) == len(enriched.characters) > 0                  # enrichment survives
+        assert stored["episodes"] == 99 and stored["tags"] == ["newly tagged"]  # the release's values win
+        assert len(stored["characters"]) == len(enriched.characters) > 0  # enrichment survives
         assert len(stored["episode_details"]) == len(enriched.episode_details) > 0
         assert stored["synopsis"] == enriched.synopsis
         assert "brand new studio" in [s["name"] if isinstance(s, dict) else s for s in stored["staff_data"]["studios"]]
-        assert stored["staff_data"].get("production_staff") == \
-            enriched.staff_data.model_dump(mode="json", exclude_none=True, by_alias=True).get("production_staff")
-        assert (await _index(runtime, release)).unchanged == 1                           # stable: no rewrite loop
+        assert stored["staff_data"].get("production_staff") == enriched.staff_data.model_dump(
+            mode="json", exclude_none=True, by_alias=True
+        ).get("production_staff")
+        assert (await _index(runtime, release)).unchanged == 1  # stable: no rewrite loop
 
         replaced = await _index(runtime, release, merge=False)
         assert replaced.updated == 1
         [record] = await runtime.store.retrieve([point_id(enriched.id)])
         assert not record.payload["entry"].get("characters") and "synopsis" not in record.payload["entry"]
-        assert "character_vector" not in (await runtime.store.retrieve(
-            [point_id(enriched.id)], with_vectors=True))[0].vector
+        assert (
+            "character_vector"
+            not in (await runtime.store.retrieve([point_id(enriched.id)], with_vectors=True))[0].vector
+        )
     finally:
         await runtime.close()
 
@@ -212,6 +254,7 @@ async def test_enriched_fields_survive_a_catalogue_release_unless_replaced(tmp_p
 def test_the_index_command_prunes_and_reports_every_count(tmp_path, tiny_clip, monkeypatch, capsys):
     """`anime-mcp index B --prune` after A: the one summary line a user reads counts each kind of entry."""
     from served import cli_env
+
     from server.cli import main
 
     for key, value in cli_env(tmp_path / "data", tiny_clip).items():

@@ -18,26 +18,36 @@ VOCAB = Vocabulary(
 )
 
 
-@pytest.mark.parametrize("query, filters", [
-    ("mecha anime from the 90s", {"year_min": 1990, "year_max": 1999}),
-    ("80's horror", {"year_min": 1980, "year_max": 1989, "genres": ["horror"], "genres_mode": "all"}),
-    ("comedy anime from 2005", {"year_min": 2005, "year_max": 2005, "genres": ["comedy"], "genres_mode": "all"}),
-    ("winter 2020 anime", {"seasons": ["WINTER"], "year_min": 2020, "year_max": 2020}),
-    ("anime from 2010 to 2015", {"year_min": 2010, "year_max": 2015}),
-    ("Ghibli films", {"studios": ["studio ghibli"], "types": ["MOVIE"]}),
-    ("anime by KyoAni", {"studios": ["kyoto animation"]}),
-    ("romcom", {"genres": ["romance", "comedy"], "genres_mode": "all"}),
-    ("isekai based on a light novel", {"source_materials": ["LIGHT NOVEL"]}),  # a tag is only a boost
-    ("OVAs by Sunrise", {"types": ["OVA"], "studios": ["sunrise"]}),
-])
+@pytest.mark.parametrize(
+    "query, filters",
+    [
+        ("mecha anime from the 90s", {"year_min": 1990, "year_max": 1999}),
+        ("80's horror", {"year_min": 1980, "year_max": 1989, "genres": ["horror"], "genres_mode": "all"}),
+        ("comedy anime from 2005", {"year_min": 2005, "year_max": 2005, "genres": ["comedy"], "genres_mode": "all"}),
+        ("winter 2020 anime", {"seasons": ["WINTER"], "year_min": 2020, "year_max": 2020}),
+        ("anime from 2010 to 2015", {"year_min": 2010, "year_max": 2015}),
+        ("Ghibli films", {"studios": ["studio ghibli"], "types": ["MOVIE"]}),
+        ("anime by KyoAni", {"studios": ["kyoto animation"]}),
+        ("romcom", {"genres": ["romance", "comedy"], "genres_mode": "all"}),
+        ("isekai based on a light novel", {"source_materials": ["LIGHT NOVEL"]}),  # a tag is only a boost
+        ("OVAs by Sunrise", {"types": ["OVA"], "studios": ["sunrise"]}),
+    ],
+)
 def test_wish_lists_become_filters(query, filters):
     assert read_query(query, VOCAB).filters == filters
 
 
-@pytest.mark.parametrize("query, sort", [
-    ("top rated movies", "score"), ("best sports anime", "score"), ("most popular romance", "popularity"),
-    ("hidden gems", "hidden_gems"), ("underrated sci-fi", "hidden_gems"), ("space pirates", None),
-])
+@pytest.mark.parametrize(
+    "query, sort",
+    [
+        ("top rated movies", "score"),
+        ("best sports anime", "score"),
+        ("most popular romance", "popularity"),
+        ("hidden gems", "hidden_gems"),
+        ("underrated sci-fi", "hidden_gems"),
+        ("space pirates", None),
+    ],
+)
 def test_quality_and_popularity_wishes_set_the_order(query, sort):
     assert read_query(query, VOCAB).sort == sort
 
@@ -55,14 +65,21 @@ def test_a_description_keeps_its_words_and_only_boosts():
     assert [b.label for b in reading.boosts] == ["genre drama"]  # "special" and "series" describe the story
 
 
-@pytest.mark.parametrize("query, filters", [
-    ("a girl survives the bombing of her city in 1945 and grows up with her little brother", {}),
-    ("a detective story set in the 80s about a serial killer who leaves origami at every scene", {}),
-    ("giant robots defend earth from aliens, an anime from the 90s with a tragic ending", {"year_min": 1990,
-                                                                                      "year_max": 1999}),
-    ("a boxing story about a shy boy who finds his strength, aired in 2000 and very popular", {"year_min": 2000,
-                                                                                           "year_max": 2000}),
-])
+@pytest.mark.parametrize(
+    "query, filters",
+    [
+        ("a girl survives the bombing of her city in 1945 and grows up with her little brother", {}),
+        ("a detective story set in the 80s about a serial killer who leaves origami at every scene", {}),
+        (
+            "giant robots defend earth from aliens, an anime from the 90s with a tragic ending",
+            {"year_min": 1990, "year_max": 1999},
+        ),
+        (
+            "a boxing story about a shy boy who finds his strength, aired in 2000 and very popular",
+            {"year_min": 2000, "year_max": 2000},
+        ),
+    ],
+)
 def test_a_description_reads_only_the_times_it_says_it_aired(query, filters):
     assert read_query(query, VOCAB).filters == filters
 

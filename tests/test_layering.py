@@ -37,8 +37,12 @@ def imported_packages(path: Path) -> list[tuple[int, str]]:
 def test_package_never_imports_the_layers_above_it(package):
     modules = sorted((ROOT / package).rglob("*.py"))
     assert modules, f"no modules found under {package}/"
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
-             for path in modules for line, name in imported_packages(path) if name in FORBIDDEN[package]]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in modules
+        for line, name in imported_packages(path)
+        if name in FORBIDDEN[package]
+    ]
     assert not wrong, f"{package}/ must not import {sorted(FORBIDDEN[package])}: " + "; ".join(wrong)
 
 

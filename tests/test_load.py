@@ -10,7 +10,6 @@ import sys
 
 import httpx
 import pytest
-
 from index_fixtures import MAL_FILE
 from served import ROOT, cli_env, run_cli, start_http_server, stop_server
 

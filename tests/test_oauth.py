@@ -26,8 +26,12 @@ from server.transports import UnsafeBindError, check_auth, check_bind, http_app
 pytestmark = pytest.mark.anyio
 RESOURCE = "http://127.0.0.1:8000/mcp"
 STATIC = "static-token-for-oauth-tests-0123456789"
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -43,9 +47,12 @@ class Issuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks",
-                            "authorization_endpoint": f"{issuer.url}/authorize",
-                            "token_endpoint": f"{issuer.url}/token"}
+                    body = {
+                        "issuer": issuer.url,
+                        "jwks_uri": f"{issuer.url}/jwks",
+                        "authorization_endpoint": f"{issuer.url}/authorize",
+                        "token_endpoint": f"{issuer.url}/token",
+                    }
                 elif self.path == "/jwks":
                     issuer.jwks_fetches += 1
                     body = {"keys": [issuer.jwk(kid) for kid in issuer.published]}
@@ -73,14 +80,35 @@ class Issuer:
             self.published.append(kid)
 
     def jwk(self, kid: str) -> dict:
-        return {**RSAAlgorithm.to_jwk(self.keys[kid].public_key(), as_dict=True), "kid": kid, "use": "sig",
-                "alg": "RS256"}
+        return {
+            **RSAAlgorithm.to_jwk(self.keys[kid].public_key(), as_dict=True),
+            "kid": kid,
+            "use": "sig",
+            "alg": "RS256",
+        }
 
-    def token(self, kid: str = "k1", *, scope: str = "anime:read", aud: str = RESOURCE, exp: float = 300,
-              iss: str | None = None, sub: str = "user-1", **claims: object) -> str:
+    def token(
+        self,
+        kid: str = "k1",
+        *,
+        scope: str = "anime:read",
+        aud: str = RESOURCE,
+        exp: float = 300,
+        iss: str | None = None,
+        sub: str = "user-1",
+        **claims: object,
+    ) -> str:
         now = int(time.time())
-        body = {"iss": iss or self.url, "sub": sub, "aud": aud, "iat": now, "exp": now + int(exp), "scope": scope,
-                "azp": "test-client", **claims}
+        body = {
+            "iss": iss or self.url,
+            "sub": sub,
+            "aud": aud,
+            "iat": now,
+            "exp": now + int(exp),
+            "scope": scope,
+            "azp": "test-client",
+            **claims,
+        }
         return jwt.encode(body, self.keys[kid], algorithm="RS256", headers={"kid": kid})
 
     def close(self) -> None:
@@ -97,8 +125,13 @@ def issuer():
 
 
 def oauth_settings(issuer: Issuer, **kw) -> ServerSettings:
-    values = dict(transport="http", oauth_issuer=issuer.url, oauth_resource_url=RESOURCE,
-                  oauth_jwks_refetch_seconds=0.0, oauth_http_timeout=5.0)
+    values = dict(
+        transport="http",
+        oauth_issuer=issuer.url,
+        oauth_resource_url=RESOURCE,
+        oauth_jwks_refetch_seconds=0.0,
+        oauth_http_timeout=5.0,
+    )
     values.update(kw)
     return ServerSettings(_env_file=None, **values)
 
@@ -110,11 +143,11 @@ async def _never_ready():
 @asynccontextmanager
 async def served(settings: ServerSettings, runtime=None, enrichment=None):
     """An httpx client wired to the real ASGI app (lifespan running), host 127.0.0.1."""
+
     async def loader():
         return runtime
 
-    state = AppState(loader=loader if runtime is not None else _never_ready,
-                     admin_tokens=settings.admin_token_values())
+    state = AppState(loader=loader if runtime is not None else _never_ready, admin_tokens=settings.admin_token_values())
     app = http_app(build_server(state, enrichment=enrichment), state, settings)
     inner = app.app
     async with inner.router.lifespan_context(inner):
@@ -157,27 +190,31 @@ async def test_metadata_and_401_challenge(issuer):
         r = await client.post("/mcp", json=INIT, headers=MCP_HEADERS)
         assert r.status_code == 401
         challenge = r.headers["www-authenticate"]
-        assert challenge.startswith("Bearer ") and \
-            'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"' in challenge
+        assert (
+            challenge.startswith("Bearer ")
+            and 'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"' in challenge
+        )
         assert (await client.get("/health")).status_code in (200, 503)  # open, like before
 
 
 async def test_good_token_searches(issuer, edge_runtime):
     async with served(oauth_settings(issuer), runtime=edge_runtime) as client:
         h = await open_session(client, bearer(issuer.token()))
-        reply = parse(await client.post("/mcp", json=call("search_anime", {"query": "pirates", "limit": 3}),
-                                        headers=h))
+        reply = parse(await client.post("/mcp", json=call("search_anime", {"query": "pirates", "limit": 3}), headers=h))
         assert reply["result"]["structuredContent"]["results"], reply
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda iss: iss.token(aud="https://other.example/mcp"), "audience"),
-    (lambda iss: iss.token(exp=-300), "expired"),
-    (lambda iss: iss.token(iss="https://evil.example"), "issuer"),
-    (lambda iss: iss.token()[:-8] + "AAAAAAAA", "signature"),
-    (lambda iss: (iss.new_key("stray", publish=False), iss.token("stray"))[1], "unknown key id"),
-    (lambda iss: "not-a-jwt", "neither a configured token nor a JWT"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda iss: iss.token(aud="https://other.example/mcp"), "audience"),
+        (lambda iss: iss.token(exp=-300), "expired"),
+        (lambda iss: iss.token(iss="https://evil.example"), "issuer"),
+        (lambda iss: iss.token()[:-8] + "AAAAAAAA", "signature"),
+        (lambda iss: (iss.new_key("stray", publish=False), iss.token("stray"))[1], "unknown key id"),
+        (lambda iss: "not-a-jwt", "neither a configured token nor a JWT"),
+    ],
+)
 async def test_bad_tokens_get_401_saying_why(issuer, make, reason):
     token = make(issuer)
     async with served(oauth_settings(issuer)) as client:
@@ -191,8 +228,12 @@ async def test_bad_tokens_get_401_saying_why(issuer, make, reason):
 
 async def test_signature_by_another_key_with_a_known_kid(issuer):
     issuer.new_key("k2", publish=False)
-    forged = jwt.encode({"iss": issuer.url, "aud": RESOURCE, "exp": int(time.time()) + 300, "scope": "anime:admin"},
-                        issuer.keys["k2"], algorithm="RS256", headers={"kid": "k1"})
+    forged = jwt.encode(
+        {"iss": issuer.url, "aud": RESOURCE, "exp": int(time.time()) + 300, "scope": "anime:admin"},
+        issuer.keys["k2"],
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
     async with served(oauth_settings(issuer)) as client:
         r = await client.post("/mcp", json=INIT, headers=bearer(forged))
         assert r.status_code == 401 and "signature" in r.json()["error_description"]
@@ -206,8 +247,7 @@ async def test_missing_scope_gets_403_naming_it(issuer):
         assert "anime:read" in r.json()["error_description"]
         assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
         assert 'scope="anime:read"' in r.headers["www-authenticate"]
-        listed = parse(await client.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
-                                         headers=h))
+        listed = parse(await client.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers=h))
         assert any(t["name"] == "search_anime" for t in listed["result"]["tools"])
 
 
@@ -259,8 +299,11 @@ async def test_legacy_sse_transport_is_guarded_the_same_way(issuer):
         assert (await client.get("/.well-known/oauth-protected-resource")).json()["resource"] == RESOURCE
         r = await client.get("/sse")
         assert r.status_code == 401 and "resource_metadata=" in r.headers["www-authenticate"]
-        post = await client.post("/messages/?session_id=" + "0" * 32, json=call("enrich_anime", {"anime": "x"}),
-                                 headers=bearer(issuer.token(scope="anime:read")))
+        post = await client.post(
+            "/messages/?session_id=" + "0" * 32,
+            json=call("enrich_anime", {"anime": "x"}),
+            headers=bearer(issuer.token(scope="anime:read")),
+        )
         assert post.status_code == 403 and "anime:admin" in post.json()["error_description"]
 
 

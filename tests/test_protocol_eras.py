@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
-
 from index_fixtures import build_runtime
+from mcp import Client, StdioServerParameters
 from served import ROOT, cli_env, free_port
+
 from server.app import build_server
 from server.state import AppState
 
@@ -51,8 +51,12 @@ def slow_state(edge_runtime):
     from index.search.engine import SearchEngine
 
     store = SlowStore(edge_runtime.store)
-    runtime = IndexRuntime(embedder=edge_runtime.embedder, store=store, fetcher=edge_runtime.fetcher,
-                           engine=SearchEngine(store, edge_runtime.embedder, image_fetcher=edge_runtime.fetcher))
+    runtime = IndexRuntime(
+        embedder=edge_runtime.embedder,
+        store=store,
+        fetcher=edge_runtime.fetcher,
+        engine=SearchEngine(store, edge_runtime.embedder, image_fetcher=edge_runtime.fetcher),
+    )
 
     async def loader():
         return runtime
@@ -82,7 +86,9 @@ async def search_with_progress(client) -> list[tuple[float, float | None, str | 
     async def on_progress(progress, total, message):
         seen.append((progress, total, message))
 
-    result = await client.call_tool("search_anime_by_image", {"image": png(), "limit": 3}, progress_callback=on_progress)
+    result = await client.call_tool(
+        "search_anime_by_image", {"image": png(), "limit": 3}, progress_callback=on_progress
+    )
     assert not result.is_error, result.content
     assert "results" in result.structured_content  # empty here: the shared test indexes hold no picture vectors
     return seen
@@ -127,8 +133,11 @@ async def serving(state: AppState, transport: str = "http"):
     port = free_port()
     settings = ServerSettings(_env_file=None, transport=transport, port=port, rate_limit_per_minute=0)
     app = http_app(build_server(state), state, settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+    )
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
         with anyio.fail_after(30):
@@ -184,8 +193,9 @@ async def stdio_env(tmp_path_factory, remembering_embedder, index_entries, tiny_
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ERAS)
 async def test_stdio_eras_progress(stdio_env, mode):
-    params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "serve"], env=stdio_env,
-                                   cwd=str(ROOT))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "server.cli", "serve"], env=stdio_env, cwd=str(ROOT)
+    )
     async with Client(params, mode=mode) as client:
         assert client.protocol_version == ERAS[mode]
         seen = await search_with_progress(client)

@@ -65,8 +65,9 @@ async def test_genre_word_and_year_filter_and_rank_by_popularity(client, index_e
     assert read["filters"]["genres"] == ["comedy"] and read["text"] == ""
     # With no words left to match, the priors rank them: a comedy of 2005 that many people watched comes first.
     members = {e.id: (e.statistics["mal"].members or 0) for e in index_entries if e.statistics.get("mal")}
-    comedies = sorted((e for e in index_entries if e.year == 2005 and "Comedy" in e.genres),
-                      key=lambda e: -members.get(e.id, 0))
+    comedies = sorted(
+        (e for e in index_entries if e.year == 2005 and "Comedy" in e.genres), key=lambda e: -members.get(e.id, 0)
+    )
     assert data["results"][0]["id"] in {e.id for e in comedies[:3]}
 
 
@@ -118,22 +119,26 @@ async def test_interpret_false_searches_the_words_as_they_are(client):
 
 async def test_a_description_is_not_cut_into_filters(client):
     # "in 1988" is when the story happens, not when it aired (2006): no year filter may hide the answer
-    data = await search(client, "a student finds a notebook in 1988 that kills anyone whose name is written in it",
-                        limit=3)
+    data = await search(
+        client, "a student finds a notebook in 1988 that kills anyone whose name is written in it", limit=3
+    )
     assert data["interpreted_as"]["filters"] == {}
     assert data["results"][0]["id"] == "mal-1535"
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("fullmetal alchemist", "mal-121"),           # the TV series, not its OVA, special or film
-    ("initial d", "mal-185"),                    # First Stage, the start most people watched
-    ("cowboy bebop", "mal-1"),
-    ("fullmetal alchemist movie", "mal-430"),    # asking for the film gets the film
-    ("鋼の錬金術師", "mal-121"),                   # the Japanese title
-    ("fullmetal alchemst", "mal-121"),           # a typo
-    ("naruro", "mal-20"),                        # a typo in a one-word title
-    ("mushi shi", "mal-457"),                    # a title, not the studio Mushi Production
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("fullmetal alchemist", "mal-121"),  # the TV series, not its OVA, special or film
+        ("initial d", "mal-185"),  # First Stage, the start most people watched
+        ("cowboy bebop", "mal-1"),
+        ("fullmetal alchemist movie", "mal-430"),  # asking for the film gets the film
+        ("鋼の錬金術師", "mal-121"),  # the Japanese title
+        ("fullmetal alchemst", "mal-121"),  # a typo
+        ("naruro", "mal-20"),  # a typo in a one-word title
+        ("mushi shi", "mal-457"),  # a title, not the studio Mushi Production
+    ],
+)
 async def test_typed_titles_rank_the_main_entry_first(client, query, expected):
     data = await search(client, query, limit=5)
     assert data["results"][0]["id"] == expected, [(h["id"], h["title"], h["type"]) for h in data["results"]]
@@ -156,8 +161,9 @@ async def test_similar_leaves_out_the_own_franchise_unless_asked(client):
     titles = [hit["title"] for hit in result.structured_content["results"]]
     assert titles and not any(t.startswith("Cowboy Bebop") for t in titles), titles
     assert "franchise left out" in result.structured_content["method"]
-    result = await client.call_tool("find_similar_anime", {"anime": "Cowboy Bebop", "limit": 10,
-                                                           "include_same_franchise": True})
+    result = await client.call_tool(
+        "find_similar_anime", {"anime": "Cowboy Bebop", "limit": 10, "include_same_franchise": True}
+    )
     ids = [hit["id"] for hit in result.structured_content["results"]]
     assert "mal-5" in ids  # the film
 

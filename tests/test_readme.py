@@ -14,7 +14,8 @@ def test_readme_settings_table_is_current():
     start, end = "<!-- settings:start -->\n", "\n<!-- settings:end -->"
     documented = README.split(start, 1)[1].split(end, 1)[0]
     assert documented.strip() == settings_markdown().strip(), (
-        "README settings are stale: paste the output of `anime-mcp settings` between the markers")
+        "README settings are stale: paste the output of `anime-mcp settings` between the markers"
+    )
 
 
 def test_ci_runs_the_readme_test_command():

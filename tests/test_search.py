@@ -17,12 +17,17 @@ from index.search.resolve import AnimeNotFoundError
 pytestmark = pytest.mark.anyio
 
 PLOTS = [
-    ("a bounty hunter with a violent past and his partner chase criminals across the solar system "
-     "with a con artist, a young hacker and a corgi", "mal-1"),
+    (
+        "a bounty hunter with a violent past and his partner chase criminals across the solar system "
+        "with a con artist, a young hacker and a corgi",
+        "mal-1",
+    ),
     ("two brothers try to bring their dead mother back with forbidden alchemy and pay a terrible price", "mal-121"),
     ("a student finds a notebook that kills anyone whose name is written in it", "mal-1535"),
-    ("a boy with a nine-tailed fox demon sealed inside him dreams of becoming the leader of his ninja village",
-     "mal-20"),
+    (
+        "a boy with a nine-tailed fox demon sealed inside him dreams of becoming the leader of his ninja village",
+        "mal-20",
+    ),
 ]
 
 
@@ -54,8 +59,7 @@ async def test_hits_hold_the_same_fields_as_the_stored_entry(search_runtime):
     from index.search.results import AnimeHit
 
     engine = search_runtime.engine
-    pages = [await engine.search_text("space cowboys", limit=10),
-             await engine.browse(sort_by="score", limit=10)]
+    pages = [await engine.search_text("space cowboys", limit=10), await engine.browse(sort_by="score", limit=10)]
     for page in pages:
         hits = page.results
         records = await engine.store.retrieve([point_id(h.id) for h in hits], with_payload=True)
@@ -67,8 +71,9 @@ async def test_hits_hold_the_same_fields_as_the_stored_entry(search_runtime):
 
 
 async def test_aspect_search_uses_that_vector_and_exact_words(search_runtime):
-    page = await search_runtime.engine.search_text("Sunrise studio, Bandai Visual", aspects=["staff"], limit=5,
-                                                   explain=True)
+    page = await search_runtime.engine.search_text(
+        "Sunrise studio, Bandai Visual", aspects=["staff"], limit=5, explain=True
+    )
     assert page.results
     assert all(set(h.vector_scores or {}) <= {"staff_vector", "lexical"} for h in page.results)
     assert page.method.count("_vector") == 1 and "staff_vector" in page.method
@@ -152,8 +157,10 @@ async def test_recommend_excludes_liked_and_disliked(search_runtime):
 async def test_diversity_spreads_franchises(search_runtime):
     plain = await search_runtime.engine.search_text("One Piece pirate movie", limit=10)
     diverse = await search_runtime.engine.search_text("One Piece pirate movie", limit=10, diversify=True)
+
     def one_piece(page):
         return sum("one piece" in h.title.lower() for h in page.results)
+
     assert one_piece(diverse) <= one_piece(plain)
     assert one_piece(diverse) < 10
 
@@ -172,8 +179,9 @@ async def test_paging_never_repeats(search_runtime):
     assert not set(ids(b1)) & set(ids(b2))
 
 
-@pytest.mark.parametrize("sort_by,key,reverse", [("score", "score", True), ("year", "year", True),
-                                                 ("title", "title", False)])
+@pytest.mark.parametrize(
+    "sort_by,key,reverse", [("score", "score", True), ("year", "year", True), ("title", "title", False)]
+)
 async def test_browse_ordering(search_runtime, sort_by, key, reverse):
     page = await search_runtime.engine.browse(SearchFilters(types=["TV"]), sort_by=sort_by, limit=30)
     from index.payload import title_order

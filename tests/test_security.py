@@ -21,8 +21,12 @@ from server.transports import UnsafeBindError, check_bind, http_app
 
 pytestmark = pytest.mark.anyio
 TOKEN = "s3cret-token-for-tests-0123456789"
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -33,6 +37,7 @@ def settings(**kw) -> ServerSettings:
 @asynccontextmanager
 async def served(edge_runtime, loader=None, enrichment=None, **kw):
     """An httpx client wired to the real ASGI app (lifespan running), host 127.0.0.1."""
+
     async def load_runtime():
         return edge_runtime
 
@@ -65,8 +70,11 @@ async def session(client: httpx.AsyncClient, headers: dict) -> dict:
 
 
 async def call_tool(client, headers, name, args, id_=2) -> dict:
-    r = await client.post("/mcp", json={"jsonrpc": "2.0", "id": id_, "method": "tools/call",
-                                        "params": {"name": name, "arguments": args}}, headers=headers)
+    r = await client.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": id_, "method": "tools/call", "params": {"name": name, "arguments": args}},
+        headers=headers,
+    )
     assert r.status_code == 200, r.text
     return sse_json(r)
 
@@ -86,8 +94,9 @@ async def test_tokens_required_and_health_open(edge_runtime):
         assert reply["result"]["structuredContent"]["results"]
 
 
-@pytest.mark.parametrize("extra", [{"host": "evil.example"}, {"host": "evil.example:8000"},
-                                   {"origin": "http://evil.example"}])
+@pytest.mark.parametrize(
+    "extra", [{"host": "evil.example"}, {"host": "evil.example:8000"}, {"origin": "http://evil.example"}]
+)
 async def test_dns_rebinding_rejected(edge_runtime, extra):
     async with served(edge_runtime) as client:
         r = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, **extra})
@@ -95,17 +104,22 @@ async def test_dns_rebinding_rejected(edge_runtime, extra):
 
 
 async def test_allowed_host_and_origin_accepted(edge_runtime):
-    async with served(edge_runtime, allowed_hosts=["anime.example.org"],
-                      allowed_origins=["https://anime.example.org"]) as client:
-        r = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "host": "anime.example.org",
-                                                          "origin": "https://anime.example.org"})
+    async with served(
+        edge_runtime, allowed_hosts=["anime.example.org"], allowed_origins=["https://anime.example.org"]
+    ) as client:
+        r = await client.post(
+            "/mcp",
+            json=INIT,
+            headers={**MCP_HEADERS, "host": "anime.example.org", "origin": "https://anime.example.org"},
+        )
         assert r.status_code == 200, r.text
 
 
 async def test_no_cors_headers_by_default(edge_runtime):
     async with served(edge_runtime) as client:
-        pre = await client.options("/mcp", headers={"origin": "http://localhost:3000",
-                                                    "access-control-request-method": "POST"})
+        pre = await client.options(
+            "/mcp", headers={"origin": "http://localhost:3000", "access-control-request-method": "POST"}
+        )
         assert not any(k.lower().startswith("access-control-") for k in pre.headers)
         r = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "origin": "http://localhost:3000"})
         assert "access-control-allow-origin" not in r.headers
@@ -130,19 +144,23 @@ async def test_tool_errors_have_no_traceback_or_paths(edge_runtime, caplog):
     caplog.set_level(logging.DEBUG)
     async with served(edge_runtime, auth_tokens=[SecretStr(TOKEN)]) as client:
         h = await session(client, {"authorization": f"Bearer {TOKEN}"})
-        bad = [("search_anime", {"query": ""}), ("search_anime", {"query": "x", "filters": {"year_min": "abc"}}),
-               ("get_anime", {"anime": "../../etc/passwd"}), ("get_anime", {"anime": "mal-999999999"}),
-               ("search_anime_by_image", {"image": "/etc/passwd"}),
-               ("search_anime_by_image", {"image": "file:///etc/shadow"}),
-               ("search_anime_by_image", {"image": "http://127.0.0.1:1/x.png"}),
-               ("search_anime_by_image", {"image": "http://169.254.169.254/latest/meta-data/"}),
-               ("search_anime_by_image", {"image": "aGVsbG8gd29ybGQ="}),
-               ("no_such_tool", {})]
+        bad = [
+            ("search_anime", {"query": ""}),
+            ("search_anime", {"query": "x", "filters": {"year_min": "abc"}}),
+            ("get_anime", {"anime": "../../etc/passwd"}),
+            ("get_anime", {"anime": "mal-999999999"}),
+            ("search_anime_by_image", {"image": "/etc/passwd"}),
+            ("search_anime_by_image", {"image": "file:///etc/shadow"}),
+            ("search_anime_by_image", {"image": "http://127.0.0.1:1/x.png"}),
+            ("search_anime_by_image", {"image": "http://169.254.169.254/latest/meta-data/"}),
+            ("search_anime_by_image", {"image": "aGVsbG8gd29ybGQ="}),
+            ("no_such_tool", {}),
+        ]
         for i, (name, args) in enumerate(bad):
             reply = await call_tool(client, h, name, args, id_=10 + i)
             text = json.dumps(reply)
             assert reply.get("error") or reply["result"]["isError"], text
-            for leak in ("Traceback", 'File "', "/work/", "site-packages", ".py\"", "root:x:0"):
+            for leak in ("Traceback", 'File "', "/work/", "site-packages", '.py"', "root:x:0"):
                 assert leak not in text, (name, args, text)
     assert TOKEN not in caplog.text  # tokens never reach the logs
 
@@ -180,19 +198,34 @@ async def test_random_bearer_values_share_the_address_limit():
     import secrets
 
     async with served(None, loader=_no_index, rate_limit_per_minute=10) as client:
-        codes = [(await client.post("/mcp", json=INIT, headers={
-            **MCP_HEADERS, "authorization": f"Bearer {secrets.token_hex(16)}"})).status_code for _ in range(15)]
+        codes = [
+            (
+                await client.post(
+                    "/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {secrets.token_hex(16)}"}
+                )
+            ).status_code
+            for _ in range(15)
+        ]
     assert codes[:10] == [200] * 10 and codes[10:] == [429] * 5
 
 
 async def test_tokens_sharing_a_prefix_have_their_own_allowance():
     first, second = TOKEN + "-a", TOKEN + "-b"
-    async with served(None, loader=_no_index, rate_limit_per_minute=3,
-                      auth_tokens=[SecretStr(first), SecretStr(second)]) as client:
-        a = [(await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {first}"}))
-             .status_code for _ in range(4)]
-        b = [(await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {second}"}))
-             .status_code for _ in range(3)]
+    async with served(
+        None, loader=_no_index, rate_limit_per_minute=3, auth_tokens=[SecretStr(first), SecretStr(second)]
+    ) as client:
+        a = [
+            (
+                await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {first}"})
+            ).status_code
+            for _ in range(4)
+        ]
+        b = [
+            (
+                await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {second}"})
+            ).status_code
+            for _ in range(3)
+        ]
     assert a == [200, 200, 200, 429] and b == [200, 200, 200]
 
 
@@ -277,8 +310,10 @@ async def test_user_facing_errors_lose_server_paths(tmp_path):
 
     @tool_errors
     async def search_anime_by_image():
-        raise ImageModelUnavailable(f"image model config {tmp_path}/models/clip.json does not exist; set "
-                                    "ANIME_MCP_IMAGE_MODEL (e.g. ViT-B-32 from laion/CLIP or https://x.org/m)")
+        raise ImageModelUnavailable(
+            f"image model config {tmp_path}/models/clip.json does not exist; set "
+            "ANIME_MCP_IMAGE_MODEL (e.g. ViT-B-32 from laion/CLIP or https://x.org/m)"
+        )
 
     with pytest.raises(ToolError) as caught:
         await search_anime_by_image()

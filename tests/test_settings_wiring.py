@@ -8,8 +8,8 @@ import json
 import re
 
 import pytest
-
 from index_fixtures import MAL_FILE, build_runtime
+
 from server.state import AppState
 
 pytestmark = pytest.mark.anyio

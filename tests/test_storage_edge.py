@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 from qdrant_client import models
+from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM, ids_of, make_points, pid, unit
 
 from index.storage.base import StoreError
 from index.storage.edge import EdgeStore
 from index.vectors import TITLE
-from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM, ids_of, make_points, pid, unit
 
 pytestmark = STORAGE_MARKS
 
@@ -21,13 +21,20 @@ async def test_edge_unsupported_constructs_raise(tmp_path):
     store = EdgeStore(tmp_path / "anime")
     await store.open(SPEC)
     await store.upsert(make_points()[0][:5])
-    geo = models.Filter(must=[models.FieldCondition(
-        key="where", geo_radius=models.GeoRadius(center=models.GeoPoint(lon=0, lat=0), radius=10))])
+    geo = models.Filter(
+        must=[
+            models.FieldCondition(
+                key="where", geo_radius=models.GeoRadius(center=models.GeoPoint(lon=0, lat=0), radius=10)
+            )
+        ]
+    )
     bad_requests = [
         models.QueryRequest(query=[0.1] * TEXT_DIM, using=TITLE, filter=geo),
         models.QueryRequest(query=[0.1] * TEXT_DIM, using=TITLE, lookup_from=models.LookupLocation(collection="x")),
         models.QueryRequest(query=models.Document(text="hi", model="m"), using=TITLE),
-        models.QueryRequest(query=models.DiscoverQuery(discover=models.DiscoverInput(target=pid(1), context=[])), using=TITLE),
+        models.QueryRequest(
+            query=models.DiscoverQuery(discover=models.DiscoverInput(target=pid(1), context=[])), using=TITLE
+        ),
     ]
     for request in bad_requests:
         with pytest.raises(StoreError, match="does not support"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from qdrant_client import models
+from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 from index.settings import StorageSettings
 from index.storage.base import StoreError
@@ -15,7 +16,6 @@ from index.storage.factory import open_store
 from index.storage.lexical import lexical_document, lexical_query
 from index.storage.qdrant_server import ServerStore
 from index.vectors import LEXICAL, TITLE
-from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 pytestmark = STORAGE_MARKS
 
@@ -26,11 +26,16 @@ pytestmark = STORAGE_MARKS
 def test_default_search_params_per_priority():
     layouts = vector_layouts(SPEC)
     request = models.QueryRequest(
-        prefetch=[models.Prefetch(query=[0.1] * TEXT_DIM, using=TITLE, limit=5),
-                  models.Prefetch(query=[0.1] * TEXT_DIM, using="streaming_vector", limit=5,
-                                  params=models.SearchParams(exact=True)),
-                  models.Prefetch(query=lexical_query("x"), using=LEXICAL, limit=5)],
-        query=models.FusionQuery(fusion=models.Fusion.RRF), limit=3)
+        prefetch=[
+            models.Prefetch(query=[0.1] * TEXT_DIM, using=TITLE, limit=5),
+            models.Prefetch(
+                query=[0.1] * TEXT_DIM, using="streaming_vector", limit=5, params=models.SearchParams(exact=True)
+            ),
+            models.Prefetch(query=lexical_query("x"), using=LEXICAL, limit=5),
+        ],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=3,
+    )
     prepared = prepare_request(request, layouts)
     title, streaming, lexical = prepared.prefetch
     assert title.params.quantization.rescore and title.params.quantization.oversampling == layouts[TITLE].oversampling
@@ -46,9 +51,14 @@ def test_filtered_graph_searches_use_acorn():
     layouts = vector_layouts(SPEC)
     movies = models.Filter(must=[models.FieldCondition(key="type", match=models.MatchValue(value="MOVIE"))])
     request = models.QueryRequest(
-        prefetch=[models.Prefetch(query=[0.1] * TEXT_DIM, using=TITLE, filter=movies, limit=5),
-                  models.Prefetch(query=[0.1] * TEXT_DIM, using="streaming_vector", filter=movies, limit=5)],
-        query=models.FusionQuery(fusion=models.Fusion.RRF), filter=movies, limit=3)
+        prefetch=[
+            models.Prefetch(query=[0.1] * TEXT_DIM, using=TITLE, filter=movies, limit=5),
+            models.Prefetch(query=[0.1] * TEXT_DIM, using="streaming_vector", filter=movies, limit=5),
+        ],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        filter=movies,
+        limit=3,
+    )
     title, streaming = prepare_request(request, layouts).prefetch
     assert title.params.acorn.enable and 0 < title.params.acorn.max_selectivity < 1
     assert layouts["streaming_vector"].hnsw_m == 0 and streaming.params.acorn is None

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 from index.settings import StorageSettings
 from index.storage import qdrant_server as server_mod
 from index.storage.base import IncompatibleCollectionError, StoreError
 from index.storage.qdrant_server import ServerStore, safe_url
 from index.vectors import TITLE
-from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 pytestmark = STORAGE_MARKS
 
@@ -52,7 +52,9 @@ async def test_server_retries_transient_errors_only(monkeypatch):
 
 async def test_server_refuses_collection_without_meta():
     client = AsyncQdrantClient(location=":memory:")
-    await client.create_collection("foreign", vectors_config={TITLE: models.VectorParams(size=TEXT_DIM, distance=models.Distance.COSINE)})
+    await client.create_collection(
+        "foreign", vectors_config={TITLE: models.VectorParams(size=TEXT_DIM, distance=models.Distance.COSINE)}
+    )
     store = ServerStore(StorageSettings(collection_name="foreign"), client=client)
     with pytest.raises(IncompatibleCollectionError, match="no anime-mcp meta record"):
         await store.open(SPEC)
@@ -69,8 +71,9 @@ def test_backoff_grows_with_jitter():
 async def test_server_unreachable_hides_api_key(monkeypatch):
     monkeypatch.setattr(server_mod, "backoff_delay", lambda attempt, exc=None: 0.0)
     secret = "s3cr3t-key"
-    settings = StorageSettings(qdrant_url="http://user:pw@127.0.0.1:9/?k=v", qdrant_api_key=secret,
-                               qdrant_retries=1, qdrant_timeout=2)
+    settings = StorageSettings(
+        qdrant_url="http://user:pw@127.0.0.1:9/?k=v", qdrant_api_key=secret, qdrant_retries=1, qdrant_timeout=2
+    )
     store = ServerStore(settings)
     assert store.location == "http://127.0.0.1:9/"
     with pytest.raises(StoreError) as err:

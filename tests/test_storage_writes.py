@@ -10,12 +10,26 @@ import anyio
 import numpy as np
 import pytest
 from qdrant_client import models
+from storage_helpers import (  # noqa: F401  (fixtures)
+    IMAGE_DIM,
+    SPEC,
+    STORAGE_MARKS,
+    TEXT_DIM,
+    N,
+    backend,
+    factory,
+    filled,
+    ids_of,
+    make_points,
+    payload_of,
+    pid,
+    store,
+    unit,
+)
 
 from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError
 from index.storage.lexical import lexical_query
 from index.vectors import CHARACTER, DENSE_VECTORS, GENRE, LEXICAL, STAFF, TITLE
-from storage_helpers import IMAGE_DIM, N, SPEC, STORAGE_MARKS, TEXT_DIM, ids_of, make_points, payload_of, pid, unit
-from storage_helpers import backend, factory, store, filled  # noqa: F401  (fixtures)
 
 pytestmark = STORAGE_MARKS
 
@@ -33,7 +47,8 @@ async def test_upsert_retrieve_round_trip(filled):
         np.testing.assert_allclose(by_id[pid(3)].vector[name], unit(raw[pid(3)][name]), atol=1e-5)
     sparse = by_id[pid(3)].vector[LEXICAL]
     expected = points[3].vector[LEXICAL]
-    assert dict(zip(sparse.indices, sparse.values)) == pytest.approx(dict(zip(expected.indices, expected.values)))
+    got = dict(zip(sparse.indices, sparse.values, strict=True))
+    assert got == pytest.approx(dict(zip(expected.indices, expected.values, strict=True)))
     # A named vector may be missing for a point.
     assert CHARACTER not in by_id[pid(6)].vector and TITLE in by_id[pid(6)].vector
     only = await store.retrieve([pid(3)], with_payload=["title", "year"], with_vectors=[TITLE])
@@ -94,7 +109,9 @@ async def test_meta_mismatch_raises_and_recreate_fixes(factory):
     await first.upsert(make_points()[0][:3])
     assert (await first.meta())["text_model"] == "test-text"
     await first.close()
-    other = CollectionSpec(text_dim=TEXT_DIM, image_dim=IMAGE_DIM, meta={"text_model": "other", "image_model": "test-image"})
+    other = CollectionSpec(
+        text_dim=TEXT_DIM, image_dim=IMAGE_DIM, meta={"text_model": "other", "image_model": "test-image"}
+    )
     second = await factory()
     with pytest.raises(IncompatibleCollectionError, match="--recreate") as err:
         await second.open(other)
@@ -145,4 +162,7 @@ async def test_concurrent_reads_and_writes(filled):
             tg.start_soon(reader)
         tg.start_soon(writer)
     assert results == [5] * 20
-    assert await store.count(models.Filter(must=[models.FieldCondition(key="members", match=models.MatchValue(value=1))])) == 10
+    assert (
+        await store.count(models.Filter(must=[models.FieldCondition(key="members", match=models.MatchValue(value=1))]))
+        == 10
+    )

@@ -55,9 +55,9 @@ def test_texts_are_never_empty_and_use_known_names(texts, mal):
 def test_title_vector(texts, enriched):
     text = texts[MOVIE][V.TITLE]
     assert text.startswith('Title: "Bungaku Shoujo" Movie.')
-    assert "Japanese title: 劇場版\"文学少女\"" in text
+    assert 'Japanese title: 劇場版"文学少女"' in text
     assert "Also known as: Book Girl; Literature Girl" in text
-    assert enriched[MOVIE].synopsis.split("\n")[0] in text          # whole synopsis, not cut
+    assert enriched[MOVIE].synopsis.split("\n")[0] in text  # whole synopsis, not cut
     assert "Background: " in text and "59 million yen" in text
 
 
@@ -66,9 +66,9 @@ def test_character_vector_names_roles_and_voice_actors(texts, enriched):
     assert "Masuki Satou (佐藤ますき), main character." in text
     assert "Also called: MASKING." in text
     assert "Voiced by: Natsume (Japanese)." in text
-    assert "drummer for the band RAISE A SUILEN" in text              # description
+    assert "drummer for the band RAISE A SUILEN" in text  # description
     memoire = texts[MEMOIRE][V.CHARACTER]
-    for character in enriched[MEMOIRE].characters:                   # every character, none dropped
+    for character in enriched[MEMOIRE].characters:  # every character, none dropped
         assert character.name.strip() in memoire
     assert "Voiced by: Chiwa Saitou (Japanese), Miyu Irino (Japanese)." in memoire  # "Saitou, Chiwa" reordered
     assert len(memoire.splitlines()) == len(enriched[MEMOIRE].characters)
@@ -78,7 +78,7 @@ def test_genre_vector(texts):
     text = texts[NVADE][V.GENRE]
     assert text.startswith("Genres: Music.")
     assert "Full CGI - Almost entirely created with computer-generated imagery" in text
-    assert "Tags: " not in text                                       # every tag is already a theme or genre
+    assert "Tags: " not in text  # every tag is already a theme or genre
     share = texts[SHARE_HOUSE][V.GENRE]
     assert "Content warnings: Adult Content, Explicit Sexual Content." in share
     assert "Demographics: Shoujo." in texts[MEMOIRE][V.GENRE]
@@ -101,7 +101,7 @@ def test_staff_vector(texts, mal):
     assert "Voice actors (Japanese): Natsume as Masuki Satou (MASKING);" in text
     movie = texts[MOVIE][V.STAFF]
     assert "Studios: Production I.G." in movie
-    assert movie.count("Kana Hanazawa") + movie.count("Hanazawa Kana") == 1   # one person, one mention
+    assert movie.count("Kana Hanazawa") + movie.count("Hanazawa Kana") == 1  # one person, one mention
     assert vector_texts(mal[0])[V.STAFF] == "Studios: Sunrise. Producers: Bandai Visual."
 
 
@@ -111,7 +111,7 @@ def test_review_vector_words_not_numbers(texts, mal):
     assert "Award-winning anime." in bebop[V.REVIEW]
     assert "Among the 100 highest rated anime on MyAnimeList." in bebop[V.REVIEW]
     joined = " ".join(bebop.values())
-    assert "8.75" not in joined and "1771505" not in joined           # raw statistics stay in the payload
+    assert "8.75" not in joined and "1771505" not in joined  # raw statistics stay in the payload
 
 
 def test_temporal_vector(texts, mal):
@@ -125,9 +125,9 @@ def test_temporal_vector(texts, mal):
 def test_streaming_related_franchise_vectors(texts):
     assert texts[MOVIE][V.STREAMING] == "Streaming on: Crunchyroll. Streaming licenses: Crunchyroll."
     related = texts[HATSUKOI][V.RELATED]
-    assert "Parent story: \"Bungaku Shoujo\" Movie;" in related
+    assert 'Parent story: "Bungaku Shoujo" Movie;' in related
     assert "Sequel: Gekijouban Bungaku Shoujo" in related
-    assert "Adaptation: \"Bungaku Shoujo\" to Shinitagari no Pierrot (manga)" in related
+    assert 'Adaptation: "Bungaku Shoujo" to Shinitagari no Pierrot (manga)' in related
     assert "PENDING" not in related
     assert texts[NVADE][V.RELATED] == "Shares characters with: BanG Dream! 2nd Season; BanG Dream!"
     franchise = texts[MOVIE][V.FRANCHISE]
@@ -138,9 +138,12 @@ def test_streaming_related_franchise_vectors(texts):
 def test_episode_vector_covers_every_episode(texts, enriched):
     text = texts[MEMOIRE][V.EPISODE]
     assert text.splitlines() == [
-        "Episode 1: Prelude to the Dreaming Girl (Yumemiru Shoujo no Prelude; 夢見る少女の前奏曲（プレリュード）). Aired June 24, 2010.",
-        "Episode 2: Requiem of the Angel Dancing in the Sky (Sora Mau Tenshi no Requiem; ソラ舞う天使の鎮魂曲（レクイエム）). Aired October 28, 2010.",
-        "Episode 3: Rhapsody of the Maiden in Love (Koisuru Otome no Rhapsody; 恋する乙女のラプソディー). Aired December 23, 2010.",
+        "Episode 1: Prelude to the Dreaming Girl (Yumemiru Shoujo no Prelude; "
+        "夢見る少女の前奏曲（プレリュード）). Aired June 24, 2010.",
+        "Episode 2: Requiem of the Angel Dancing in the Sky (Sora Mau Tenshi no Requiem; "
+        "ソラ舞う天使の鎮魂曲（レクイエム）). Aired October 28, 2010.",
+        "Episode 3: Rhapsody of the Maiden in Love (Koisuru Otome no Rhapsody; "
+        "恋する乙女のラプソディー). Aired December 23, 2010.",
     ]
     share = texts[SHARE_HOUSE][V.EPISODE]
     assert len(share.splitlines()) == len(enriched[SHARE_HOUSE].episode_details) == 8
@@ -172,14 +175,28 @@ def test_no_urls_or_markup_in_texts(texts):
 # ----------------------------------------------------------------------------- lexical, images, render
 def test_lexical_text_holds_titles_names_and_labels(enriched):
     text = lexical_text(enriched[NVADE])
-    for word in ["!NVADE SHOW!", "RAISE A SUILEN", "Masuki Satou", "MASKING", "Junpei Fujita", "Natsume",
-                 "SANZIGEN", "Music", "full cgi", "mind of Prominence"]:
+    for word in [
+        "!NVADE SHOW!",
+        "RAISE A SUILEN",
+        "Masuki Satou",
+        "MASKING",
+        "Junpei Fujita",
+        "Natsume",
+        "SANZIGEN",
+        "Music",
+        "full cgi",
+        "mind of Prominence",
+    ]:
         assert word in text
 
 
 def test_image_sources_dedupe_covers_posters_banners():
-    entry = AnimeEntry(id="i", title="I", sources=["https://x.example/1"],
-                       images={"covers": ["a.jpg", "b.jpg"], "posters": ["b.jpg", "c.jpg"], "banners": ["a.jpg"]})
+    entry = AnimeEntry(
+        id="i",
+        title="I",
+        sources=["https://x.example/1"],
+        images={"covers": ["a.jpg", "b.jpg"], "posters": ["b.jpg", "c.jpg"], "banners": ["a.jpg"]},
+    )
     assert image_sources(entry) == ["a.jpg", "b.jpg", "c.jpg"]
 
 
@@ -188,7 +205,7 @@ def test_render_texts_shows_all_thirteen(enriched):
     for name in V.DENSE_VECTORS:
         assert f"== {name} ==" in text
     assert "https://cdn.myanimelist.net/images/anime/1615/149911l.jpg" in text
-    assert "(no text: the fields it reads are empty)" in text            # streaming_vector
+    assert "(no text: the fields it reads are empty)" in text  # streaming_vector
 
 
 # ----------------------------------------------------------------------------- payload
@@ -212,19 +229,23 @@ def test_payload_normalised_fields(enriched, mal):
 
     share = build_payload(enriched[SHARE_HOUSE])
     assert share["nsfw"] is True and share["rating"] == "Rx"
-    assert "score" not in share and "members" not in share         # no MAL statistics: keys left out
+    assert "score" not in share and "members" not in share  # no MAL statistics: keys left out
 
 
 def test_payload_entry_round_trips(enriched):
     entry = enriched[MOVIE]
     stored = build_payload(entry)[ENTRY_KEY]
-    assert stored["aired_dates"]["from"] == entry.aired_dates.from_   # README spelling, not "from_"
+    assert stored["aired_dates"]["from"] == entry.aired_dates.from_  # README spelling, not "from_"
     assert AnimeEntry.model_validate(stored) == entry
 
 
 def test_average_score_normalises_platform_scales():
-    entry = AnimeEntry(id="s", title="S", sources=["https://x.example/1"],
-                       statistics={"mal": {"score": 8.0}, "anilist": {"score": 70}, "kitsu": {"score": 9.0}})
+    entry = AnimeEntry(
+        id="s",
+        title="S",
+        sources=["https://x.example/1"],
+        statistics={"mal": {"score": 8.0}, "anilist": {"score": 70}, "kitsu": {"score": 9.0}},
+    )
     assert average_score(entry) == pytest.approx(8.0)
     fallback = AnimeEntry(id="f", title="F", sources=["https://x.example/2"], score={"arithmetic_mean": 6.5})
     assert average_score(fallback) == 6.5
@@ -233,9 +254,16 @@ def test_average_score_normalises_platform_scales():
 
 @pytest.mark.parametrize(
     ("rating", "code"),
-    [("PG-13 - Teens 13 or older", "PG-13"), ("R+ - Mild Nudity", "R+"), ("Rx - Hentai", "Rx"),
-     ("G - All Ages", "G"), ("PG - Children", "PG"), ("R - 17+ (violence & profanity)", "R"), ("", None),
-     ("Unrated", None)],
+    [
+        ("PG-13 - Teens 13 or older", "PG-13"),
+        ("R+ - Mild Nudity", "R+"),
+        ("Rx - Hentai", "Rx"),
+        ("G - All Ages", "G"),
+        ("PG - Children", "PG"),
+        ("R - 17+ (violence & profanity)", "R"),
+        ("", None),
+        ("Unrated", None),
+    ],
 )
 def test_rating_code(rating, code):
     assert rating_code(rating) == code
@@ -243,7 +271,7 @@ def test_rating_code(rating, code):
 
 def test_normalise_title():
     assert normalise_title("Cowboy Bebop: The Movie") == normalise_title("  cowboy   BEBOP the movie!! ")
-    assert normalise_title("ＣＯＷＢＯＹ　ＢＥＢＯＰ") == "cowboy bebop"            # full-width (NFKC)
+    assert normalise_title("ＣＯＷＢＯＹ　ＢＥＢＯＰ") == "cowboy bebop"  # full-width (NFKC)
     assert normalise_title("「0」") == "0"
     assert normalise_title("Ｄｅａｔｈ・Ｎｏｔｅ") == "death note"
 

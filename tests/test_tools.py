@@ -50,23 +50,41 @@ async def test_tool_list_matches_snapshot():
     server = build_server(AppState(loader=no_index), enrichment=EnrichmentSettings(_env_file=None))
     async with Client(server) as lister:
         tools = (await lister.list_tools()).tools
-    current = {t.name: {"title": t.title, "description": t.description, "input_schema": t.input_schema,
-                        "output_schema": t.output_schema,
-                        "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None}
-               for t in sorted(tools, key=lambda t: t.name)}
+    current = {
+        t.name: {
+            "title": t.title,
+            "description": t.description,
+            "input_schema": t.input_schema,
+            "output_schema": t.output_schema,
+            "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None,
+        }
+        for t in sorted(tools, key=lambda t: t.name)
+    }
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     assert SNAPSHOT.exists(), f"{SNAPSHOT} is missing: create it with UPDATE_SNAPSHOTS=1 and review it"
     assert current == json.loads(SNAPSHOT.read_text()), "tool interface changed: review, then UPDATE_SNAPSHOTS=1"
-    assert {"search_anime", "search_anime_by_image", "search_anime_multimodal", "find_similar_anime",
-            "recommend_anime", "get_anime", "browse_anime", "anime_database_stats"} <= set(current)
+    assert {
+        "search_anime",
+        "search_anime_by_image",
+        "search_anime_multimodal",
+        "find_similar_anime",
+        "recommend_anime",
+        "get_anime",
+        "browse_anime",
+        "anime_database_stats",
+    } <= set(current)
     for name, tool in current.items():
         assert tool["annotations"]["read_only_hint"] is True or name == "enrich_anime"
 
 
 async def test_search_anime_structured_and_text(client):
-    result = await call(client, "search_anime", {"query": "a student finds a notebook that kills anyone whose name is written in it", "limit": 3})
+    result = await call(
+        client,
+        "search_anime",
+        {"query": "a student finds a notebook that kills anyone whose name is written in it", "limit": 3},
+    )
     assert not result.is_error, text_of(result)
     data = result.structured_content
     assert [r["id"] for r in data["results"]][:3].count("mal-1535") == 1
@@ -74,23 +92,33 @@ async def test_search_anime_structured_and_text(client):
 
 
 async def test_search_with_filters_and_explain(client):
-    result = await call(client, "search_anime", {
-        "query": "mecha war", "filters": {"types": ["TV"], "year_min": 2000, "genres": ["sci-fi"]},
-        "limit": 5, "explain": True})
+    result = await call(
+        client,
+        "search_anime",
+        {
+            "query": "mecha war",
+            "filters": {"types": ["TV"], "year_min": 2000, "genres": ["sci-fi"]},
+            "limit": 5,
+            "explain": True,
+        },
+    )
     assert not result.is_error, text_of(result)
     for hit in result.structured_content["results"]:
         assert hit["type"] == "TV" and hit["year"] >= 2000 and "Sci-Fi" in hit["genres"]
         assert hit["vector_scores"]
 
 
-@pytest.mark.parametrize("args,needle", [
-    ({"query": "robots", "filters": {"year_min": 2010, "year_max": 2000}}, "year_min"),
-    ({"query": "robots", "filters": {"genres": ["Sci Fi"]}}, "Did you mean"),
-    ({"query": "robots", "limit": 0}, "limit"),
-    ({"query": ""}, "query"),
-    ({"query": "robots", "aspects": ["smell"]}, "aspects"),
-    ({"query": "robots", "filters": {"unknown_key": 1}}, "unknown_key"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        ({"query": "robots", "filters": {"year_min": 2010, "year_max": 2000}}, "year_min"),
+        ({"query": "robots", "filters": {"genres": ["Sci Fi"]}}, "Did you mean"),
+        ({"query": "robots", "limit": 0}, "limit"),
+        ({"query": ""}, "query"),
+        ({"query": "robots", "aspects": ["smell"]}, "aspects"),
+        ({"query": "robots", "filters": {"unknown_key": 1}}, "unknown_key"),
+    ],
+)
 async def test_bad_input_is_a_tool_error_the_assistant_can_act_on(client, args, needle):
     result = await call(client, "search_anime", args)
     assert result.is_error
@@ -106,8 +134,9 @@ async def test_no_results_is_success_with_hint(client):
 
 
 async def test_find_similar_and_recommend(client):
-    result = await call(client, "find_similar_anime", {"anime": "Neon Genesis Evangelion", "limit": 5,
-                                                       "include_same_franchise": True})
+    result = await call(
+        client, "find_similar_anime", {"anime": "Neon Genesis Evangelion", "limit": 5, "include_same_franchise": True}
+    )
     assert not result.is_error, text_of(result)
     got = [r["id"] for r in result.structured_content["results"]]
     assert "mal-30" not in got and {"mal-31", "mal-32"} & set(got)
@@ -131,8 +160,9 @@ async def test_get_anime_and_resource(client):
 
 
 async def test_browse_and_stats(client):
-    result = await call(client, "browse_anime", {"filters": {"genres": ["Sports"]}, "sort_by": "score", "limit": 5,
-                                                 "facets": ["type"]})
+    result = await call(
+        client, "browse_anime", {"filters": {"genres": ["Sports"]}, "sort_by": "score", "limit": 5, "facets": ["type"]}
+    )
     assert not result.is_error, text_of(result)
     scores = [r["score"] for r in result.structured_content["results"]]
     assert scores == sorted(scores, reverse=True)

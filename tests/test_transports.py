@@ -11,9 +11,8 @@ import time
 
 import httpx
 import pytest
-from mcp import Client, StdioServerParameters
-
 from index_fixtures import MAL_FILE
+from mcp import Client, StdioServerParameters
 from served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -37,11 +36,26 @@ def served_dir(tmp_path_factory, tiny_clip, text_model_path):
 
 
 def test_stdio_subprocess_speaks_only_protocol_on_stdout(served_dir):
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=ROOT, env=served_dir,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve"],
+        cwd=ROOT,
+        env=served_dir,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+        init = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "0"},
+            },
+        }
         started = time.monotonic()
         proc.stdin.write(json.dumps(init) + "\n")
         proc.stdin.flush()
@@ -50,8 +64,12 @@ def test_stdio_subprocess_speaks_only_protocol_on_stdout(served_dir):
         reply = json.loads(line)
         assert reply["id"] == 1 and "result" in reply
         proc.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
-        call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                "params": {"name": "search_anime", "arguments": {"query": "space bounty hunters", "limit": 3}}}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "search_anime", "arguments": {"query": "space bounty hunters", "limit": 3}},
+        }
         proc.stdin.write(json.dumps(call) + "\n")
         proc.stdin.flush()
         reply = json.loads(proc.stdout.readline())
@@ -65,8 +83,9 @@ def test_stdio_subprocess_speaks_only_protocol_on_stdout(served_dir):
 
 @pytest.mark.anyio
 async def test_stdio_with_the_sdk_client(served_dir):
-    params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "serve"], env=served_dir,
-                                   cwd=str(ROOT))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "server.cli", "serve"], env=served_dir, cwd=str(ROOT)
+    )
     async with Client(params) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         assert "search_anime" in tools
@@ -98,16 +117,33 @@ def test_mcp_inspector_cli_lists_and_calls_tools(served_dir):
         cmd += ["-e", f"{k}={served_dir[k]}"]
     server = [sys.executable, "-m", "server.cli", "serve"]
     try:
-        listed = subprocess.run([*cmd, *server, "--method", "tools/list"], cwd=ROOT, env=env, capture_output=True,
-                                text=True, timeout=300)
+        listed = subprocess.run(
+            [*cmd, *server, "--method", "tools/list"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
     except subprocess.TimeoutExpired:
         pytest.skip("the Inspector could not be fetched from npm in time")
     if listed.returncode != 0 and ("npm ERR" in listed.stderr or "ENOTFOUND" in listed.stderr):
         pytest.skip(f"the Inspector is not installable here: {listed.stderr[-300:]}")
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert "search_anime" in listed.stdout
-    called = subprocess.run([*cmd, *server, "--method", "tools/call", "--tool-name", "search_anime",
-                             "--tool-arg", "query=space bounty hunters", "--tool-arg", "limit=3"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    called = subprocess.run(
+        [
+            *cmd,
+            *server,
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "search_anime",
+            "--tool-arg",
+            "query=space bounty hunters",
+            "--tool-arg",
+            "limit=3",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert called.returncode == 0, called.stderr[-2000:]
     assert json.loads(called.stdout)["structuredContent"]["results"]

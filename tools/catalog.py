@@ -9,9 +9,9 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from index.schema import AnimeEntry
+from index.search.engine import FACET_KEYS, SortBy
 from index.search.results import BrowsePage, DatabaseStats
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
-from index.search.engine import FACET_KEYS, SortBy
 from tools.search import Filters, Limit, Offset
 from tools.similar import AnimeRef
 
@@ -50,21 +50,33 @@ def register(server: MCPServer) -> None:
         episodes, statistics, images and source links. Exact id, exact title, or a close title."""
         rt = await runtime(ctx)
         entry = await rt.engine.get_entry(anime)
-        return CallToolResult(content=[{"type": "text", "text": render_entry(entry)}],
-                              structured_content=entry.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return CallToolResult(
+            content=[{"type": "text", "text": render_entry(entry)}],
+            structured_content=entry.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
 
     @server.tool(title="Browse anime", annotations=READ_ONLY)
     @tool_errors
     async def browse_anime(
         ctx: Context,
         filters: Filters = None,
-        sort_by: Annotated[SortBy, Field(description=(
-            "Order: score (best first), popularity (most popular first), members, year (newest first), title."
-        ))] = "score",
+        sort_by: Annotated[
+            SortBy,
+            Field(
+                description=(
+                    "Order: score (best first), popularity (most popular first), members, year (newest first), title."
+                )
+            ),
+        ] = "score",
         limit: Limit = 10,
         offset: Offset = 0,
-        facets: Annotated[list[Facet] | None, Field(max_length=10, description=(
-            "Also count matching entries per value of these fields (e.g. genres, year)."))] = None,
+        facets: Annotated[
+            list[Facet] | None,
+            Field(
+                max_length=10,
+                description=("Also count matching entries per value of these fields (e.g. genres, year)."),
+            ),
+        ] = None,
     ) -> Annotated[CallToolResult, BrowsePage]:
         """List anime matching filters, without a query, in a chosen order; optionally with facet counts."""
         rt = await runtime(ctx)
@@ -80,7 +92,9 @@ def register(server: MCPServer) -> None:
         """How many anime are indexed, which vectors they have, which models built the index, top genres."""
         rt = await runtime(ctx)
         stats = await rt.engine.stats()
-        text = (f"{stats.entries} anime indexed ({stats.backend}: {stats.location}); text model "
-                f"{stats.text_model}, image search {'on' if stats.image_search_available else 'off'}.\n"
-                "Top genres: " + ", ".join(f"{g.value} ({g.count})" for g in stats.top_genres[:10]))
+        text = (
+            f"{stats.entries} anime indexed ({stats.backend}: {stats.location}); text model "
+            f"{stats.text_model}, image search {'on' if stats.image_search_available else 'off'}.\n"
+            "Top genres: " + ", ".join(f"{g.value} ({g.count})" for g in stats.top_genres[:10])
+        )
         return structured(stats, text)

@@ -24,7 +24,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False, destructive_hint=False)
-READ_ONLY_OPEN = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
+READ_ONLY_OPEN = ToolAnnotations(
+    read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False
+)
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
@@ -50,8 +52,10 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ToolError(f"Invalid input: {problems}") from exc
         except Exception as exc:
             log.exception("tool %s failed", fn.__name__)
-            raise ToolError(f"{fn.__name__} failed unexpectedly ({type(exc).__name__}); "
-                            "the server log has details. Try again or simplify the request.") from exc
+            raise ToolError(
+                f"{fn.__name__} failed unexpectedly ({type(exc).__name__}); "
+                "the server log has details. Try again or simplify the request."
+            ) from exc
 
     return wrapper
 
@@ -84,5 +88,6 @@ def render_hits(hits: list[AnimeHit], offset: int = 0, hint: str | None = None, 
 
 def structured(model: BaseModel, text: str) -> CallToolResult:
     """A result with both forms: structuredContent for programs, a short text for the model to read."""
-    return CallToolResult(content=[TextContent(type="text", text=text)],
-                          structured_content=model.model_dump(mode="json"))
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json")
+    )

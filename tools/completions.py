@@ -54,8 +54,11 @@ def register(server: MCPServer, state: ServerContext) -> None:
     suggesters: weakref.WeakKeyDictionary[SearchEngine, Suggester] = weakref.WeakKeyDictionary()
 
     @server.completion()
-    async def complete(ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument,
-                       context: CompletionContext | None) -> Completion:
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion:
         source = ARGUMENT_SOURCES.get(argument.name)
         if source is None:  # free text, or a prompt/template this server does not have
             return Completion(values=[], total=0, has_more=False)
@@ -87,8 +90,13 @@ def picked(context: CompletionContext | None, completing: str) -> dict[str, str 
     return chosen
 
 
-async def suggest(suggester: Suggester, source: str, text: str, limit: int = COMPLETION_LIMIT,
-                  chosen: dict[str, str | int] | None = None) -> Suggestions:
+async def suggest(
+    suggester: Suggester,
+    source: str,
+    text: str,
+    limit: int = COMPLETION_LIMIT,
+    chosen: dict[str, str | int] | None = None,
+) -> Suggestions:
     """Values for one argument source (see ARGUMENT_SOURCES); facet values narrowed by ``chosen``."""
     text = text[:200]  # a picker sends what was typed; nothing longer is a prefix worth matching
     if source == "title":

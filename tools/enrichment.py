@@ -28,8 +28,9 @@ class JobReport(BaseModel):
     sources: list[str]
     progress_done: int
     progress_total: int
-    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict,
-                                                description="Per source: status (ok, partial, stale, failed...), detail.")
+    outcomes: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per source: status (ok, partial, stale, failed...), detail."
+    )
     changed_fields: list[str] = Field(default_factory=list, description="Entry fields the enrichment changed.")
     error: str | None = None
 
@@ -37,14 +38,17 @@ class JobReport(BaseModel):
 def _report(status: Any) -> CallToolResult:
     data = status.to_dict()
     report = JobReport.model_validate({k: data.get(k) for k in JobReport.model_fields if k in data})
-    text = (f"Enrichment job {report.job_id} for {report.title}: {report.state} "
-            f"({report.progress_done}/{report.progress_total} sources)")
+    text = (
+        f"Enrichment job {report.job_id} for {report.title}: {report.state} "
+        f"({report.progress_done}/{report.progress_total} sources)"
+    )
     if report.changed_fields:
         text += f"; changed: {', '.join(report.changed_fields)}"
     if report.error:
         text += f"; error: {report.error}"
-    return CallToolResult(content=[TextContent(type="text", text=text)],
-                          structured_content=report.model_dump(mode="json"))
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=report.model_dump(mode="json")
+    )
 
 
 def _jobs(ctx: Context) -> ServerContext:
@@ -53,8 +57,10 @@ def _jobs(ctx: Context) -> ServerContext:
     if state.enrichment is None:
         raise ToolError("Enrichment is not running on this server (start it with ANIME_MCP_ENRICHMENT_ENABLED=true).")
     if not state.is_admin(ctx):
-        raise ToolError("Enrichment needs the anime:admin scope: an admin token (ANIME_MCP_ADMIN_TOKENS) or an "
-                        "OAuth token granted anime:admin.")
+        raise ToolError(
+            "Enrichment needs the anime:admin scope: an admin token (ANIME_MCP_ADMIN_TOKENS) or an "
+            "OAuth token granted anime:admin."
+        )
     return state
 
 
@@ -64,11 +70,24 @@ def register(server: MCPServer) -> None:
     async def enrich_anime(
         anime: AnimeRef,
         ctx: Context,
-        sources: Annotated[list[Source] | None, Field(max_length=5, description=(
-            "Sources to ask (default: all configured): jikan (MyAnimeList), anilist, kitsu, anidb, animeschedule."
-        ))] = None,
-        wait_seconds: Annotated[float, Field(ge=0, le=120, description=(
-            "Wait up to this long for the job, reporting progress; 0 returns the job id at once."))] = 0,
+        sources: Annotated[
+            list[Source] | None,
+            Field(
+                max_length=5,
+                description=(
+                    "Sources to ask (default: all configured): jikan (MyAnimeList), anilist, kitsu, anidb, "
+                    "animeschedule."
+                ),
+            ),
+        ] = None,
+        wait_seconds: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=120,
+                description=("Wait up to this long for the job, reporting progress; 0 returns the job id at once."),
+            ),
+        ] = 0,
     ) -> Annotated[CallToolResult, JobReport]:
         """Fill an anime's entry (synopsis, characters, staff, episodes, statistics) from public sites in the
         background, then re-index it. Returns a job id; follow it with enrichment_status."""
@@ -83,8 +102,11 @@ def register(server: MCPServer) -> None:
         if wait_seconds > 0:
             with anyio.move_on_after(wait_seconds):
                 while not status.finished:
-                    await ctx.report_progress(status.progress_done, status.progress_total or None,
-                                              f"{status.state.value}: {status.progress_done} sources done")
+                    await ctx.report_progress(
+                        status.progress_done,
+                        status.progress_total or None,
+                        f"{status.state.value}: {status.progress_done} sources done",
+                    )
                     await anyio.sleep(0.25)
                     status = state.enrichment.status(job_id)
         return _report(status)

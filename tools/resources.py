@@ -17,9 +17,14 @@ from tools.runtime_access import ServerContext
 def register(server: MCPServer, state: ServerContext) -> None:
     icons = server.icons  # resources and prompts carry the server's own icon
 
-    @server.resource("anime://{anime_id}", title="Anime entry", mime_type="application/json", icons=icons,
-                     description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1. "
-                                 "Ids complete from titles (completion/complete).")
+    @server.resource(
+        "anime://{anime_id}",
+        title="Anime entry",
+        mime_type="application/json",
+        icons=icons,
+        description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1. "
+        "Ids complete from titles (completion/complete).",
+    )
     async def anime_entry(anime_id: str) -> str:
         try:
             runtime = await state.ready()
@@ -30,8 +35,13 @@ def register(server: MCPServer, state: ServerContext) -> None:
             raise ResourceError(str(exc)) from exc
         return entry.model_dump_json(by_alias=True, exclude_none=True, indent=1)
 
-    @server.resource("anime://schema", title="Anime index schema and statistics", mime_type="application/json",
-                     icons=icons, description="Named vectors and what they cover, search aspects, filters, and current counts.")
+    @server.resource(
+        "anime://schema",
+        title="Anime index schema and statistics",
+        mime_type="application/json",
+        icons=icons,
+        description="Named vectors and what they cover, search aspects, filters, and current counts.",
+    )
     async def anime_schema() -> str:
         from index.search.filters import SearchFilters
 

@@ -13,8 +13,10 @@ from index.vectors import Aspect
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
 from tools.search import Filters, Limit, Offset
 
-AnimeRef = Annotated[str, Field(min_length=1, max_length=300,
-                                description="An anime id (e.g. 'mal-1') or its title (e.g. 'Cowboy Bebop').")]
+AnimeRef = Annotated[
+    str,
+    Field(min_length=1, max_length=300, description="An anime id (e.g. 'mal-1') or its title (e.g. 'Cowboy Bebop')."),
+]
 # "overall" (the blend) plus every aspect the index defines, in its order: one list, in index/vectors.py.
 SimilarAspect = Literal[("overall", *(a.value for a in Aspect))]  # type: ignore[valid-type]
 
@@ -25,39 +27,67 @@ def register(server: MCPServer) -> None:
     async def find_similar_anime(
         anime: AnimeRef,
         ctx: Context,
-        aspect: Annotated[SimilarAspect, Field(description=(
-            "What should be similar: 'overall' (default blend), or one aspect such as story, genre, staff, "
-            "characters, visual."))] = "overall",
+        aspect: Annotated[
+            SimilarAspect,
+            Field(
+                description=(
+                    "What should be similar: 'overall' (default blend), or one aspect such as story, genre, staff, "
+                    "characters, visual."
+                )
+            ),
+        ] = "overall",
         filters: Filters = None,
         limit: Limit = 10,
         offset: Offset = 0,
         diversify: Annotated[bool, Field(description="Prefer variety: one entry per franchise.")] = False,
-        include_same_franchise: Annotated[bool, Field(description=(
-            "Also return the anime's own sequels, films, specials and recaps (left out by default)."))] = False,
+        include_same_franchise: Annotated[
+            bool,
+            Field(
+                description=("Also return the anime's own sequels, films, specials and recaps (left out by default).")
+            ),
+        ] = False,
     ) -> Annotated[CallToolResult, SearchPage]:
         """Anime similar to one you name: other shows first (never the anime itself, nor by default its own
         franchise's sequels, films and specials)."""
         rt = await runtime(ctx)
-        page = await rt.engine.find_similar(anime, aspect=aspect, filters=filters, limit=limit, offset=offset,
-                                            diversify=diversify, include_same_franchise=include_same_franchise)
+        page = await rt.engine.find_similar(
+            anime,
+            aspect=aspect,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            diversify=diversify,
+            include_same_franchise=include_same_franchise,
+        )
         return structured(page, render_hits(page.results, offset, page.hint, header=page.method))
 
     @server.tool(title="Recommend anime", annotations=READ_ONLY)
     @tool_errors
     async def recommend_anime(
-        liked: Annotated[list[str], Field(min_length=1, max_length=10, description="Anime the user liked (ids or titles).")],
+        liked: Annotated[
+            list[str], Field(min_length=1, max_length=10, description="Anime the user liked (ids or titles).")
+        ],
         ctx: Context,
         disliked: Annotated[list[str] | None, Field(max_length=10, description="Anime the user did not like.")] = None,
         filters: Filters = None,
         limit: Limit = 10,
         offset: Offset = 0,
         diversify: Annotated[bool, Field(description="Prefer variety: one entry per franchise.")] = False,
-        include_same_franchise: Annotated[bool, Field(description=(
-            "Also return sequels, films and specials of the named anime (left out by default)."))] = False,
+        include_same_franchise: Annotated[
+            bool,
+            Field(description=("Also return sequels, films and specials of the named anime (left out by default).")),
+        ] = False,
     ) -> Annotated[CallToolResult, SearchPage]:
         """Recommendations from liked and disliked anime: close to the likes, away from the dislikes;
         the named anime themselves are never returned, nor by default their franchises."""
         rt = await runtime(ctx)
-        page = await rt.engine.recommend(liked, disliked or [], filters=filters, limit=limit, offset=offset,
-                                         diversify=diversify, include_same_franchise=include_same_franchise)
+        page = await rt.engine.recommend(
+            liked,
+            disliked or [],
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            diversify=diversify,
+            include_same_franchise=include_same_franchise,
+        )
         return structured(page, render_hits(page.results, offset, page.hint))

@@ -13,10 +13,34 @@ import re
 import unicodedata
 from typing import Any
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-_SEASON_OF_MONTH = {12: "WINTER", 1: "WINTER", 2: "WINTER", 3: "SPRING", 4: "SPRING", 5: "SPRING",
-                    6: "SUMMER", 7: "SUMMER", 8: "SUMMER", 9: "FALL", 10: "FALL", 11: "FALL"}
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_SEASON_OF_MONTH = {
+    12: "WINTER",
+    1: "WINTER",
+    2: "WINTER",
+    3: "SPRING",
+    4: "SPRING",
+    5: "SPRING",
+    6: "SUMMER",
+    7: "SUMMER",
+    8: "SUMMER",
+    9: "FALL",
+    10: "FALL",
+    11: "FALL",
+}
 # AnimeSchedule and others write "no date" as the zero time.
 _ZERO_DATES = ("0001-01-01",)
 
@@ -162,14 +186,24 @@ def name_key(name: Any) -> frozenset[str]:
 
 
 def relation_type(value: Any) -> str | None:
-    """"Side Story" / "side_story" / "sideStories" -> "SIDE_STORY"."""
+    """ "Side Story" / "side_story" / "sideStories" -> "SIDE_STORY"."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", value.strip())
     text = re.sub(r"[\s\-]+", "_", text).upper()
-    plural = {"SIDE_STORIES": "SIDE_STORY", "SEQUELS": "SEQUEL", "PREQUELS": "PREQUEL", "PARENTS": "PARENT",
-              "ALTERNATIVES": "ALTERNATIVE", "SPIN_OFFS": "SPIN_OFF", "OTHERS": "OTHER", "SUMMARIES": "SUMMARY",
-              "CHARACTERS": "CHARACTER", "ADAPTATIONS": "ADAPTATION", "FULL_STORIES": "FULL_STORY"}
+    plural = {
+        "SIDE_STORIES": "SIDE_STORY",
+        "SEQUELS": "SEQUEL",
+        "PREQUELS": "PREQUEL",
+        "PARENTS": "PARENT",
+        "ALTERNATIVES": "ALTERNATIVE",
+        "SPIN_OFFS": "SPIN_OFF",
+        "OTHERS": "OTHER",
+        "SUMMARIES": "SUMMARY",
+        "CHARACTERS": "CHARACTER",
+        "ADAPTATIONS": "ADAPTATION",
+        "FULL_STORIES": "FULL_STORY",
+    }
     return plural.get(text, text)
 
 
@@ -194,47 +228,82 @@ def duration_seconds(text: Any) -> int | None:
 
 # ----- staff roles ------------------------------------------------------------------------------
 _ROLE_GROUPS: dict[str, str] = {
-    "director": "directors", "direction": "directors", "chief director": "directors",
-    "series director": "directors", "general director": "directors",
-    "episode director": "episode_directors", "episode direction": "episode_directors",
+    "director": "directors",
+    "direction": "directors",
+    "chief director": "directors",
+    "series director": "directors",
+    "general director": "directors",
+    "episode director": "episode_directors",
+    "episode direction": "episode_directors",
     "unit director": "episode_directors",
     "assistant director": "assistant_directors",
-    "music": "music_composers", "music composer": "music_composers", "music composition": "music_composers",
+    "music": "music_composers",
+    "music composer": "music_composers",
+    "music composition": "music_composers",
     "original music": "music_composers",
-    "music arrangement": "music_arrangers", "music lyrics": "music_lyrics", "lyrics": "music_lyrics",
-    "music director": "music_directors", "music performance": "music_performers",
-    "theme song performance": "theme_song_performers", "theme song performer": "theme_song_performers",
-    "theme song lyrics": "music_lyrics", "theme song composition": "music_composers",
-    "theme song arrangement": "music_arrangers", "inserted song performance": "theme_song_performers",
-    "sound director": "sound_directors", "sound direction": "sound_directors",
+    "music arrangement": "music_arrangers",
+    "music lyrics": "music_lyrics",
+    "lyrics": "music_lyrics",
+    "music director": "music_directors",
+    "music performance": "music_performers",
+    "theme song performance": "theme_song_performers",
+    "theme song performer": "theme_song_performers",
+    "theme song lyrics": "music_lyrics",
+    "theme song composition": "music_composers",
+    "theme song arrangement": "music_arrangers",
+    "inserted song performance": "theme_song_performers",
+    "sound director": "sound_directors",
+    "sound direction": "sound_directors",
     "sound effects": "sound_effects",
-    "character design": "character_designers", "character designer": "character_designers",
+    "character design": "character_designers",
+    "character designer": "character_designers",
     "original character design": "character_designers",
-    "original creator": "original_creators", "original work": "original_creators",
-    "original concept": "original_creators", "original story": "original_story",
-    "series composition": "series_writers", "series writer": "series_writers",
-    "script": "script_writers", "screenplay": "script_writers", "scenario": "script_writers",
-    "animation director": "animation_directors", "animation direction": "animation_directors",
-    "chief animation director": "animation_directors", "chief animation direction": "animation_directors",
-    "key animation": "key_animators", "key animator": "key_animators",
-    "in-between animation": "in_between_animators", "2nd key animation": "key_animators",
-    "art director": "art_directors", "art direction": "art_directors",
-    "background art": "background_artists", "storyboard": "storyboard_artists",
-    "director of photography": "photography_directors", "photography director": "photography_directors",
+    "original creator": "original_creators",
+    "original work": "original_creators",
+    "original concept": "original_creators",
+    "original story": "original_story",
+    "series composition": "series_writers",
+    "series writer": "series_writers",
+    "script": "script_writers",
+    "screenplay": "script_writers",
+    "scenario": "script_writers",
+    "animation director": "animation_directors",
+    "animation direction": "animation_directors",
+    "chief animation director": "animation_directors",
+    "chief animation direction": "animation_directors",
+    "key animation": "key_animators",
+    "key animator": "key_animators",
+    "in-between animation": "in_between_animators",
+    "2nd key animation": "key_animators",
+    "art director": "art_directors",
+    "art direction": "art_directors",
+    "background art": "background_artists",
+    "storyboard": "storyboard_artists",
+    "director of photography": "photography_directors",
+    "photography director": "photography_directors",
     "director of photography (cg)": "photography_directors",
-    "producer": "producers", "animation producer": "producers", "executive producer": "executive_producers",
-    "mechanical design": "mechanical_designers", "mechanical designer": "mechanical_designers",
-    "color design": "color_designers", "colour design": "color_designers",
-    "editing": "editors", "video editing": "editors", "editor": "editors",
-    "3dcg": "cg_artists", "cg director": "cg_directors", "3d director": "cg_directors",
-    "setting": "setting_designers", "setting design": "setting_designers",
+    "producer": "producers",
+    "animation producer": "producers",
+    "executive producer": "executive_producers",
+    "mechanical design": "mechanical_designers",
+    "mechanical designer": "mechanical_designers",
+    "color design": "color_designers",
+    "colour design": "color_designers",
+    "editing": "editors",
+    "video editing": "editors",
+    "editor": "editors",
+    "3dcg": "cg_artists",
+    "cg director": "cg_directors",
+    "3d director": "cg_directors",
+    "setting": "setting_designers",
+    "setting design": "setting_designers",
 }
 # AniDB "creators" of these types are companies, not people.
 STUDIO_ROLES = {"animation work", "work"}
 
 
 def role_base(role: Any) -> str:
-    """"Key Animation (eps 4, 8)" -> "Key Animation"."""
+    """ "Key Animation (eps 4, 8)" -> "Key Animation"."""
     if not isinstance(role, str):
         return ""
     return re.sub(r"\s+", " ", re.sub(r"\([^)]*\)", " ", role)).strip()
@@ -261,7 +330,7 @@ def group_staff(members: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def character_role(value: Any) -> str | None:
-    """"MAIN"/"main character in" -> "Main"; "SUPPORTING"/"secondary cast in" -> "Supporting"."""
+    """ "MAIN"/"main character in" -> "Main"; "SUPPORTING"/"secondary cast in" -> "Supporting"."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().lower()

@@ -37,8 +37,16 @@ from enrichment.sources.base import FetchContext, SourceSpec
 NAME = "anidb"
 IMAGE_BASE = "https://cdn-eu.anidb.net/images/main/"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_TYPE = {"tv series": "TV", "movie": "MOVIE", "ova": "OVA", "web": "ONA", "tv special": "SPECIAL",
-         "music video": "MUSIC", "other": None, "unknown": None}
+_TYPE = {
+    "tv series": "TV",
+    "movie": "MOVIE",
+    "ova": "OVA",
+    "web": "ONA",
+    "tv special": "SPECIAL",
+    "music video": "MUSIC",
+    "other": None,
+    "unknown": None,
+}
 _LANGUAGES = {"ja": "title_japanese", "en": "title_english"}
 # Tags AniDB uses for its own bookkeeping, not to describe the anime.
 _META_TAGS = {"maintenance tags", "to be moved to character", "to be moved to episode", "tbd", "unsorted"}
@@ -51,10 +59,17 @@ def _validate(fetched: Fetched) -> None:
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
     s = ctx.settings
     if not s.anidb_client_name:
-        raise BadResponseError(NAME, "AniDB needs a registered client: set ANIME_MCP_ANIDB_CLIENT_NAME "
-                                     "(and ANIME_MCP_ANIDB_CLIENT_VERSION)")
-    params = {"request": "anime", "client": s.anidb_client_name, "clientver": s.anidb_client_version,
-              "protover": 1, "aid": ctx.ids["anidb"]}
+        raise BadResponseError(
+            NAME,
+            "AniDB needs a registered client: set ANIME_MCP_ANIDB_CLIENT_NAME (and ANIME_MCP_ANIDB_CLIENT_VERSION)",
+        )
+    params = {
+        "request": "anime",
+        "client": s.anidb_client_name,
+        "clientver": s.anidb_client_version,
+        "protover": 1,
+        "aid": ctx.ids["anidb"],
+    }
     fetched = await ctx.get(s.anidb_base_url, params=params, validate=_validate)
     return parse_anidb_xml(fetched.text)
 
@@ -97,50 +112,80 @@ def parse_anidb_xml(text: str) -> dict[str, Any]:
     characters = []
     for node in root.findall("characters/character"):
         rating = node.find("rating")
-        seiyuu = [{"name": (s.text or "").strip(), "id": s.get("id"), "picture": s.get("picture")}
-                  for s in node.findall("seiyuu") if (s.text or "").strip()]
+        seiyuu = [
+            {"name": (s.text or "").strip(), "id": s.get("id"), "picture": s.get("picture")}
+            for s in node.findall("seiyuu")
+            if (s.text or "").strip()
+        ]
         ctype = node.find("charactertype")
-        characters.append(drop_empty({
-            "id": node.get("id"), "type": node.get("type"), "update": node.get("update"),
-            "name": text_of(node, "name"), "gender": text_of(node, "gender"),
-            "character_type": ctype.text.strip() if ctype is not None and ctype.text else None,
-            "character_type_id": ctype.get("id") if ctype is not None else None,
-            "description": text_of(node, "description"),
-            "rating": to_float(rating.text) if rating is not None else None,
-            "rating_votes": to_int(rating.get("votes")) if rating is not None else None,
-            "picture": text_of(node, "picture"),
-            "seiyuu": seiyuu[0] if len(seiyuu) == 1 else seiyuu,
-        }))
+        characters.append(
+            drop_empty(
+                {
+                    "id": node.get("id"),
+                    "type": node.get("type"),
+                    "update": node.get("update"),
+                    "name": text_of(node, "name"),
+                    "gender": text_of(node, "gender"),
+                    "character_type": ctype.text.strip() if ctype is not None and ctype.text else None,
+                    "character_type_id": ctype.get("id") if ctype is not None else None,
+                    "description": text_of(node, "description"),
+                    "rating": to_float(rating.text) if rating is not None else None,
+                    "rating_votes": to_int(rating.get("votes")) if rating is not None else None,
+                    "picture": text_of(node, "picture"),
+                    "seiyuu": seiyuu[0] if len(seiyuu) == 1 else seiyuu,
+                }
+            )
+        )
     episodes = []
     for node in root.findall("episodes/episode"):
         epno = node.find("epno")
         rating = node.find("rating")
-        episodes.append(drop_empty({
-            "id": node.get("id"), "epno": (epno.text or "").strip() if epno is not None else None,
-            "epno_type": epno.get("type") if epno is not None else None,
-            "length": to_int(text_of(node, "length")), "airdate": text_of(node, "airdate"),
-            "rating": to_float(rating.text) if rating is not None else None,
-            "titles": {t.get(_XML_LANG) or "": (t.text or "").strip() for t in node.findall("title") if t.text},
-            "summary": text_of(node, "summary"),
-        }))
-    return drop_empty({
-        "anidb_id": root.get("id"),
-        "type": text_of(root, "type"),
-        "episodecount": text_of(root, "episodecount"),
-        "startdate": text_of(root, "startdate"),
-        "enddate": text_of(root, "enddate"),
-        "description": text_of(root, "description"),
-        "url": text_of(root, "url"),
-        "picture": text_of(root, "picture"),
-        "titles": drop_empty(titles),
-        "tags": [drop_empty({"id": t.get("id"), "name": text_of(t, "name"), "weight": to_int(t.get("weight")),
-                             "description": text_of(t, "description")}) for t in root.findall("tags/tag")],
-        "ratings": ratings,
-        "creators": [{"id": n.get("id"), "name": (n.text or "").strip(), "type": n.get("type")}
-                     for n in root.findall("creators/name") if (n.text or "").strip()],
-        "characters": characters,
-        "episodes": episodes,
-    })
+        episodes.append(
+            drop_empty(
+                {
+                    "id": node.get("id"),
+                    "epno": (epno.text or "").strip() if epno is not None else None,
+                    "epno_type": epno.get("type") if epno is not None else None,
+                    "length": to_int(text_of(node, "length")),
+                    "airdate": text_of(node, "airdate"),
+                    "rating": to_float(rating.text) if rating is not None else None,
+                    "titles": {t.get(_XML_LANG) or "": (t.text or "").strip() for t in node.findall("title") if t.text},
+                    "summary": text_of(node, "summary"),
+                }
+            )
+        )
+    return drop_empty(
+        {
+            "anidb_id": root.get("id"),
+            "type": text_of(root, "type"),
+            "episodecount": text_of(root, "episodecount"),
+            "startdate": text_of(root, "startdate"),
+            "enddate": text_of(root, "enddate"),
+            "description": text_of(root, "description"),
+            "url": text_of(root, "url"),
+            "picture": text_of(root, "picture"),
+            "titles": drop_empty(titles),
+            "tags": [
+                drop_empty(
+                    {
+                        "id": t.get("id"),
+                        "name": text_of(t, "name"),
+                        "weight": to_int(t.get("weight")),
+                        "description": text_of(t, "description"),
+                    }
+                )
+                for t in root.findall("tags/tag")
+            ],
+            "ratings": ratings,
+            "creators": [
+                {"id": n.get("id"), "name": (n.text or "").strip(), "type": n.get("type")}
+                for n in root.findall("creators/name")
+                if (n.text or "").strip()
+            ],
+            "characters": characters,
+            "episodes": episodes,
+        }
+    )
 
 
 # ----- parsing ----------------------------------------------------------------------------
@@ -152,8 +197,11 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     rating = ratings.get("permanent") or ratings.get("temporary") or {}
     creators = raw.get("creators") or []
     people = [c for c in creators if str(c.get("type") or "").lower() not in STUDIO_ROLES]
-    studios = [{"name": c["name"], "type": "studio"} for c in creators
-               if str(c.get("type") or "").lower() == "animation work" and c.get("name")]
+    studios = [
+        {"name": c["name"], "type": "studio"}
+        for c in creators
+        if str(c.get("type") or "").lower() == "animation work" and c.get("name")
+    ]
     extra_titles = [v for k, v in official.items() if k not in _LANGUAGES]
     anidb_id = raw.get("anidb_id")
     partial = {
@@ -167,18 +215,33 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         "year": year_of(start),
         "season": season_of(start),
         "month": month_name(start),
-        "tags": [t["name"] for t in raw.get("tags") or []
-                 if t.get("name") and (t.get("weight") or 0) > 0 and t["name"].lower() not in _META_TAGS],
+        "tags": [
+            t["name"]
+            for t in raw.get("tags") or []
+            if t.get("name") and (t.get("weight") or 0) > 0 and t["name"].lower() not in _META_TAGS
+        ],
         "images": {"covers": [IMAGE_BASE + raw["picture"]]} if raw.get("picture") else {},
         "external_links": {"official site": raw["url"]} if raw.get("url") else {},
-        "statistics": {"anidb": drop_empty({"score": score10(rating.get("value"), 10),
-                                            "scored_by": rating.get("count")})},
-        "staff_data": drop_empty({
-            "studios": studios,
-            "production_staff": group_staff([drop_empty({"name": c.get("name"), "role": role_base(c.get("type")),
-                                                         "staff_ids": {"anidb": c["id"]} if c.get("id") else {}})
-                                             for c in people]),
-        }),
+        "statistics": {
+            "anidb": drop_empty({"score": score10(rating.get("value"), 10), "scored_by": rating.get("count")})
+        },
+        "staff_data": drop_empty(
+            {
+                "studios": studios,
+                "production_staff": group_staff(
+                    [
+                        drop_empty(
+                            {
+                                "name": c.get("name"),
+                                "role": role_base(c.get("type")),
+                                "staff_ids": {"anidb": c["id"]} if c.get("id") else {},
+                            }
+                        )
+                        for c in people
+                    ]
+                ),
+            }
+        ),
         "characters": [c for c in (_character(x) for x in raw.get("characters") or []) if c],
         "episode_details": [e for e in (_episode(x) for x in raw.get("episodes") or []) if e],
         "sources": [platform_url("anidb", anidb_id)] if anidb_id else [],
@@ -193,16 +256,18 @@ def _character(item: dict[str, Any]) -> dict[str, Any] | None:
     seiyuu = item.get("seiyuu") or []
     if isinstance(seiyuu, dict):
         seiyuu = [seiyuu]
-    return drop_empty({
-        "name": item["name"],
-        "role": character_role(item.get("type")),
-        "gender": str(item["gender"]).capitalize() if item.get("gender") else None,
-        "description": clean_anidb_text(item.get("description")),
-        "voice_actors": [{"name": s["name"], "language": "Japanese"} for s in seiyuu if s.get("name")],
-        "images": [IMAGE_BASE + item["picture"]] if item.get("picture") else [],
-        "character_ids": {"anidb": item["id"]} if item.get("id") else {},
-        "character_pages": {"anidb": f"https://anidb.net/character/{item['id']}"} if item.get("id") else {},
-    })
+    return drop_empty(
+        {
+            "name": item["name"],
+            "role": character_role(item.get("type")),
+            "gender": str(item["gender"]).capitalize() if item.get("gender") else None,
+            "description": clean_anidb_text(item.get("description")),
+            "voice_actors": [{"name": s["name"], "language": "Japanese"} for s in seiyuu if s.get("name")],
+            "images": [IMAGE_BASE + item["picture"]] if item.get("picture") else [],
+            "character_ids": {"anidb": item["id"]} if item.get("id") else {},
+            "character_pages": {"anidb": f"https://anidb.net/character/{item['id']}"} if item.get("id") else {},
+        }
+    )
 
 
 def _episode(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -213,16 +278,18 @@ def _episode(item: dict[str, Any]) -> dict[str, Any] | None:
     if number is None:
         return None
     titles = item.get("titles") or {}
-    return drop_empty({
-        "episode_number": number,
-        "title": titles.get("en"),
-        "title_japanese": titles.get("ja"),
-        "title_romaji": titles.get("x-jat"),
-        "synopsis": clean_anidb_text(item.get("summary")),
-        "aired": item.get("airdate"),
-        "duration": item["length"] * 60 if item.get("length") else None,
-        "episode_pages": {"anidb": f"https://anidb.net/episode/{item['id']}"} if item.get("id") else {},
-    })
+    return drop_empty(
+        {
+            "episode_number": number,
+            "title": titles.get("en"),
+            "title_japanese": titles.get("ja"),
+            "title_romaji": titles.get("x-jat"),
+            "synopsis": clean_anidb_text(item.get("summary")),
+            "aired": item.get("airdate"),
+            "duration": item["length"] * 60 if item.get("length") else None,
+            "episode_pages": {"anidb": f"https://anidb.net/episode/{item['id']}"} if item.get("id") else {},
+        }
+    )
 
 
 SPEC = SourceSpec(name=NAME, needs=("anidb",), fetch=fetch, parse=parse)

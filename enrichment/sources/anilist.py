@@ -29,9 +29,18 @@ from enrichment.sources.base import FetchContext, SourceSpec
 NAME = "anilist"
 PER_PAGE = 25
 _ANIME_FORMATS = {"TV", "TV_SHORT", "MOVIE", "SPECIAL", "OVA", "ONA", "MUSIC"}
-_SOURCE = {"LIGHT_NOVEL": "LIGHT NOVEL", "VISUAL_NOVEL": "VISUAL NOVEL", "VIDEO_GAME": "GAME", "WEB_NOVEL": "NOVEL",
-           "DOUJINSHI": "MANGA", "COMIC": "MANGA", "MULTIMEDIA_PROJECT": "MIXED MEDIA", "PICTURE_BOOK": "OTHER",
-           "LIVE_ACTION": "OTHER", "ANIME": "OTHER"}
+_SOURCE = {
+    "LIGHT_NOVEL": "LIGHT NOVEL",
+    "VISUAL_NOVEL": "VISUAL NOVEL",
+    "VIDEO_GAME": "GAME",
+    "WEB_NOVEL": "NOVEL",
+    "DOUJINSHI": "MANGA",
+    "COMIC": "MANGA",
+    "MULTIMEDIA_PROJECT": "MIXED MEDIA",
+    "PICTURE_BOOK": "OTHER",
+    "LIVE_ACTION": "OTHER",
+    "ANIME": "OTHER",
+}
 _STATUS = {"RELEASING": "ONGOING", "NOT_YET_RELEASED": "UPCOMING", "HIATUS": "ONGOING", "CANCELLED": "UNKNOWN"}
 _TYPE = {"TV_SHORT": "TV"}
 
@@ -111,8 +120,15 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
             break
         page_c += more_c
         page_s += more_s
-        page_vars = {**ident, "perPage": PER_PAGE, "main": False, "chars": more_c, "staff": more_s,
-                     "cp": page_c, "sp": page_s}
+        page_vars = {
+            **ident,
+            "perPage": PER_PAGE,
+            "main": False,
+            "chars": more_c,
+            "staff": more_s,
+            "cp": page_c,
+            "sp": page_s,
+        }
 
         async def next_page(v: dict[str, Any] = page_vars) -> Any:
             return await ctx.post_json(url, {"query": QUERY, "variables": v}, validate=_validate)
@@ -155,15 +171,22 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     fmt = m.get("format")
     status = m.get("status")
     source = m.get("source")
-    tags = [t for t in m.get("tags") or [] if t.get("name") and not t.get("isMediaSpoiler")
-            and not t.get("isGeneralSpoiler")]
-    cover = (m.get("coverImage") or {})
+    tags = [
+        t
+        for t in m.get("tags") or []
+        if t.get("name") and not t.get("isMediaSpoiler") and not t.get("isGeneralSpoiler")
+    ]
+    cover = m.get("coverImage") or {}
     trailer = m.get("trailer") or {}
     trailer_url = None
     if trailer.get("id"):
-        trailer_url = (youtube_url(trailer["id"]) if trailer.get("site") == "youtube"
-                       else f"https://www.dailymotion.com/video/{trailer['id']}" if trailer.get("site") == "dailymotion"
-                       else None)
+        trailer_url = (
+            youtube_url(trailer["id"])
+            if trailer.get("site") == "youtube"
+            else f"https://www.dailymotion.com/video/{trailer['id']}"
+            if trailer.get("site") == "dailymotion"
+            else None
+        )
     related, relations = [], []
     for edge in (m.get("relations") or {}).get("edges") or []:
         node = edge.get("node") or {}
@@ -171,15 +194,21 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         if not name or not node.get("id"):
             continue
         is_anime = node.get("type") == "ANIME" or node.get("format") in _ANIME_FORMATS
-        row = {"title": name, "relation_type": relation_type(edge.get("relationType")),
-               "url": platform_url("anilist", node["id"]) if is_anime else f"https://anilist.co/manga/{node['id']}"}
+        row = {
+            "title": name,
+            "relation_type": relation_type(edge.get("relationType")),
+            "url": platform_url("anilist", node["id"]) if is_anime else f"https://anilist.co/manga/{node['id']}",
+        }
         (related if is_anime else relations).append(drop_empty(row))
     studios, producers = [], []
     for edge in (m.get("studios") or {}).get("edges") or []:
         node = edge.get("node") or {}
         if node.get("name"):
-            company = {"name": node["name"], "type": "studio" if node.get("isAnimationStudio") else "producer",
-                       "url": f"https://anilist.co/studio/{node['id']}" if node.get("id") else None}
+            company = {
+                "name": node["name"],
+                "type": "studio" if node.get("isAnimationStudio") else "producer",
+                "url": f"https://anilist.co/studio/{node['id']}" if node.get("id") else None,
+            }
             (studios if node.get("isAnimationStudio") else producers).append(drop_empty(company))
     links = m.get("externalLinks") or []
     rankings = m.get("rankings") or []
@@ -209,32 +238,65 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         "nsfw": m.get("isAdult"),
         "genres": list(m.get("genres") or []),
         "tags": [t["name"] for t in tags],
-        "themes": [drop_empty({"name": t["name"], "description": t.get("description")}) for t in tags
-                   if (t.get("rank") or 0) >= 60],
+        "themes": [
+            drop_empty({"name": t["name"], "description": t.get("description")})
+            for t in tags
+            if (t.get("rank") or 0) >= 60
+        ],
         "aired_dates": drop_empty({"from": start, "to": end}),
-        "images": drop_empty({"covers": [u for u in [cover.get("extraLarge") or cover.get("large")] if u],
-                              "banners": [m["bannerImage"]] if m.get("bannerImage") else []}),
-        "trailers": ([drop_empty({"url": trailer_url, "thumbnail_url": trailer.get("thumbnail")})]
-                     if trailer_url else []),
+        "images": drop_empty(
+            {
+                "covers": [u for u in [cover.get("extraLarge") or cover.get("large")] if u],
+                "banners": [m["bannerImage"]] if m.get("bannerImage") else [],
+            }
+        ),
+        "trailers": (
+            [drop_empty({"url": trailer_url, "thumbnail_url": trailer.get("thumbnail")})] if trailer_url else []
+        ),
         "related_anime": related,
         "relations": relations,
-        "streaming_info": [{"platform": x["site"], "url": x.get("url")} for x in links
-                           if x.get("type") == "STREAMING" and x.get("site")],
-        "external_links": {x["site"].strip().lower(): x["url"] for x in links
-                           if x.get("type") != "STREAMING" and x.get("site") and x.get("url")},
-        "statistics": {"anilist": drop_empty({
-            "score": score10(m.get("averageScore") or m.get("meanScore"), 100),
-            "scored_by": scored_by or None,
-            "rank": all_time("RATED"),
-            "popularity_rank": all_time("POPULAR"),
-            "members": m.get("popularity"),
-            "favorites": m.get("favourites"),
-            "contextual_ranks": [drop_empty({"rank": r.get("rank"), "type": r.get("type"), "format": r.get("format"),
-                                             "year": r.get("year"), "season": r.get("season"),
-                                             "all_time": r.get("allTime")}) for r in rankings],
-        })},
-        "staff_data": drop_empty({"studios": studios, "producers": producers,
-                                  "production_staff": _staff((m.get("staff") or {}).get("edges") or [])}),
+        "streaming_info": [
+            {"platform": x["site"], "url": x.get("url")}
+            for x in links
+            if x.get("type") == "STREAMING" and x.get("site")
+        ],
+        "external_links": {
+            x["site"].strip().lower(): x["url"]
+            for x in links
+            if x.get("type") != "STREAMING" and x.get("site") and x.get("url")
+        },
+        "statistics": {
+            "anilist": drop_empty(
+                {
+                    "score": score10(m.get("averageScore") or m.get("meanScore"), 100),
+                    "scored_by": scored_by or None,
+                    "rank": all_time("RATED"),
+                    "popularity_rank": all_time("POPULAR"),
+                    "members": m.get("popularity"),
+                    "favorites": m.get("favourites"),
+                    "contextual_ranks": [
+                        drop_empty(
+                            {
+                                "rank": r.get("rank"),
+                                "type": r.get("type"),
+                                "format": r.get("format"),
+                                "year": r.get("year"),
+                                "season": r.get("season"),
+                                "all_time": r.get("allTime"),
+                            }
+                        )
+                        for r in rankings
+                    ],
+                }
+            )
+        },
+        "staff_data": drop_empty(
+            {
+                "studios": studios,
+                "producers": producers,
+                "production_staff": _staff((m.get("staff") or {}).get("edges") or []),
+            }
+        ),
         "characters": [c for c in (_character(e) for e in (m.get("characters") or {}).get("edges") or []) if c],
         "episode_details": _streaming_episodes(m.get("streamingEpisodes") or []),
         "sources": sources,
@@ -248,23 +310,28 @@ def _character(edge: dict[str, Any]) -> dict[str, Any] | None:
     if not name.get("full"):
         return None
     alternative = [a for a in name.get("alternative") or [] if a]
-    voices = [drop_empty({"name": (va.get("name") or {}).get("full"), "language": va.get("languageV2") or "Japanese"})
-              for va in edge.get("voiceActors") or [] if (va.get("name") or {}).get("full")]
+    voices = [
+        drop_empty({"name": (va.get("name") or {}).get("full"), "language": va.get("languageV2") or "Japanese"})
+        for va in edge.get("voiceActors") or []
+        if (va.get("name") or {}).get("full")
+    ]
     image = (node.get("image") or {}).get("large")
-    return drop_empty({
-        "name": name["full"],
-        "role": character_role(edge.get("role")),
-        "name_native": name.get("native"),
-        "name_variations": [v for v in [name.get("native"), *alternative] if v],
-        "nicknames": alternative,
-        "description": node.get("description"),
-        "gender": node.get("gender"),
-        "age": node.get("age"),
-        "voice_actors": voices,
-        "images": [image] if image else [],
-        "character_ids": {"anilist": node["id"]} if node.get("id") else {},
-        "character_pages": {"anilist": f"https://anilist.co/character/{node['id']}"} if node.get("id") else {},
-    })
+    return drop_empty(
+        {
+            "name": name["full"],
+            "role": character_role(edge.get("role")),
+            "name_native": name.get("native"),
+            "name_variations": [v for v in [name.get("native"), *alternative] if v],
+            "nicknames": alternative,
+            "description": node.get("description"),
+            "gender": node.get("gender"),
+            "age": node.get("age"),
+            "voice_actors": voices,
+            "images": [image] if image else [],
+            "character_ids": {"anilist": node["id"]} if node.get("id") else {},
+            "character_pages": {"anilist": f"https://anilist.co/character/{node['id']}"} if node.get("id") else {},
+        }
+    )
 
 
 def _staff(edges: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -274,29 +341,40 @@ def _staff(edges: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         name = node.get("name") or {}
         if not name.get("full"):
             continue
-        members.append(drop_empty({
-            "name": name["full"], "native_name": name.get("native"), "role": edge.get("role"),
-            "alternative_names": [a for a in name.get("alternative") or [] if a],
-            "primary_occupations": list(node.get("primaryOccupations") or []),
-            "staff_ids": {"anilist": node["id"]} if node.get("id") else {},
-            "image": (node.get("image") or {}).get("large"),
-        }))
+        members.append(
+            drop_empty(
+                {
+                    "name": name["full"],
+                    "native_name": name.get("native"),
+                    "role": edge.get("role"),
+                    "alternative_names": [a for a in name.get("alternative") or [] if a],
+                    "primary_occupations": list(node.get("primaryOccupations") or []),
+                    "staff_ids": {"anilist": node["id"]} if node.get("id") else {},
+                    "image": (node.get("image") or {}).get("large"),
+                }
+            )
+        )
     return group_staff(members)
 
 
 def _streaming_episodes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """"Episode 1 - Asteroid Blues" (Crunchyroll links) -> numbered episodes with thumbnails."""
+    """ "Episode 1 - Asteroid Blues" (Crunchyroll links) -> numbered episodes with thumbnails."""
     out = []
     for item in items:
         match = re.match(r"^\s*Episode\s+(\d+)\s*[-–:]\s*(.+)$", str(item.get("title") or ""))
         if not match:
             continue
         site = str(item.get("site") or "streaming").strip().lower()
-        out.append(drop_empty({
-            "episode_number": int(match.group(1)), "title": match.group(2).strip(),
-            "thumbnails": [item["thumbnail"]] if item.get("thumbnail") else [],
-            "episode_pages": {site: item["url"]} if item.get("url") else {},
-        }))
+        out.append(
+            drop_empty(
+                {
+                    "episode_number": int(match.group(1)),
+                    "title": match.group(2).strip(),
+                    "thumbnails": [item["thumbnail"]] if item.get("thumbnail") else [],
+                    "episode_pages": {site: item["url"]} if item.get("url") else {},
+                }
+            )
+        )
     return out
 
 

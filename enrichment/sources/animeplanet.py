@@ -23,8 +23,14 @@ from enrichment.sources._common import (
 )
 
 NAME = "animeplanet"
-_STATUS = {"completed": "FINISHED", "finished": "FINISHED", "airing": "ONGOING", "ongoing": "ONGOING",
-           "upcoming": "UPCOMING", "not yet aired": "UPCOMING"}
+_STATUS = {
+    "completed": "FINISHED",
+    "finished": "FINISHED",
+    "airing": "ONGOING",
+    "ongoing": "ONGOING",
+    "upcoming": "UPCOMING",
+    "not yet aired": "UPCOMING",
+}
 _JSONLD_TYPES = {"TVSeries": None, "Movie": "MOVIE"}
 
 
@@ -49,8 +55,11 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         title = re.sub(r"\s+\d{4}-\d{2}-\d{2}\b.*$", "", str(item.get("title") or "")).strip()
         if title:
             url = item.get("url") or (platform_url(NAME, item["slug"]) if item.get("slug") else None)
-            related.append(drop_empty({"title": title, "relation_type": str(item.get("relation_type") or "")
-                                       .upper() or None, "url": url}))
+            related.append(
+                drop_empty(
+                    {"title": title, "relation_type": str(item.get("relation_type") or "").upper() or None, "url": url}
+                )
+            )
     partial = {
         "title": ld.get("name") or og.get("title"),
         "synopsis": ld.get("description") or og.get("description"),
@@ -64,11 +73,21 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         "tags": [g for g in ld.get("genre") or [] if isinstance(g, str)],
         "images": {"covers": [image]} if image else {},
         "characters": [{"name": n} for n in _people(ld.get("character"))],
-        "staff_data": drop_empty({"studios": [{"name": s, "type": "studio"} for s in raw.get("studios") or [] if s],
-                                  "production_staff": group_staff(staff)}),
-        "statistics": {"animeplanet": drop_empty({"score": score10(rating.get("ratingValue"), float(best)),
-                                                  "scored_by": rating.get("ratingCount"),
-                                                  "rank": raw.get("rank")})},
+        "staff_data": drop_empty(
+            {
+                "studios": [{"name": s, "type": "studio"} for s in raw.get("studios") or [] if s],
+                "production_staff": group_staff(staff),
+            }
+        ),
+        "statistics": {
+            "animeplanet": drop_empty(
+                {
+                    "score": score10(rating.get("ratingValue"), float(best)),
+                    "scored_by": rating.get("ratingCount"),
+                    "rank": raw.get("rank"),
+                }
+            )
+        },
         "related_anime": related,
         "sources": [platform_url(NAME, slug)] if slug else [],
     }

@@ -29,11 +29,31 @@ from enrichment.sources.base import FetchContext, SourceSpec
 
 NAME = "animeschedule"
 IMAGE_BASE = "https://img.animeschedule.net/production/assets/public/img/"
-_STREAMS = {"crunchyroll": "Crunchyroll", "funimation": "Funimation", "hidive": "HIDIVE", "netflix": "Netflix",
-            "hulu": "Hulu", "amazon": "Amazon Prime Video", "apple": "Apple TV", "youtube": "YouTube",
-            "disneyPlus": "Disney+", "bilibili": "Bilibili", "wakanim": "Wakanim", "vrv": "VRV"}
-_CROSS = {"mal": "mal", "aniList": "anilist", "kitsu": "kitsu", "anidb": "anidb", "animePlanet": "animeplanet",
-          "anisearch": "anisearch", "livechart": "livechart", "simkl": "simkl", "notify": "notify"}
+_STREAMS = {
+    "crunchyroll": "Crunchyroll",
+    "funimation": "Funimation",
+    "hidive": "HIDIVE",
+    "netflix": "Netflix",
+    "hulu": "Hulu",
+    "amazon": "Amazon Prime Video",
+    "apple": "Apple TV",
+    "youtube": "YouTube",
+    "disneyPlus": "Disney+",
+    "bilibili": "Bilibili",
+    "wakanim": "Wakanim",
+    "vrv": "VRV",
+}
+_CROSS = {
+    "mal": "mal",
+    "aniList": "anilist",
+    "kitsu": "kitsu",
+    "anidb": "anidb",
+    "animePlanet": "animeplanet",
+    "anisearch": "anisearch",
+    "livechart": "livechart",
+    "simkl": "simkl",
+    "notify": "notify",
+}
 
 
 def _headers(ctx: FetchContext) -> dict[str, str] | None:
@@ -46,8 +66,9 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
         return await _fetch(ctx)
     except BadResponseError as exc:
         if re.search(r"HTTP 40[13]\b", exc.reason) and not ctx.settings.animeschedule_token:
-            raise BadResponseError(NAME, f"{exc.reason}; AnimeSchedule wants an application token: "
-                                         "set ANIME_MCP_ANIMESCHEDULE_TOKEN") from None
+            raise BadResponseError(
+                NAME, f"{exc.reason}; AnimeSchedule wants an application token: set ANIME_MCP_ANIMESCHEDULE_TOKEN"
+            ) from None
         raise
 
 
@@ -76,8 +97,13 @@ def pick(hits: list[dict[str, Any]], *, title: str, ids: dict[str, str]) -> dict
             if key in ids and cross.get(key) == ids[key]:
                 return hit
     wanted = name_key(title)
-    exact = [h for h in hits if wanted and wanted in {name_key(t) for t in _titles(h)}
-             and not any(k in ids and k in _cross_ids(h) and _cross_ids(h)[k] != ids[k] for k in ("mal", "anilist"))]
+    exact = [
+        h
+        for h in hits
+        if wanted
+        and wanted in {name_key(t) for t in _titles(h)}
+        and not any(k in ids and k in _cross_ids(h) and _cross_ids(h)[k] != ids[k] for k in ("mal", "anilist"))
+    ]
     return exact[0] if len(exact) == 1 else None
 
 
@@ -94,9 +120,13 @@ def _cross_ids(hit: dict[str, Any]) -> dict[str, str]:
 def _override(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
-    out = drop_empty({"override_date": real_datetime(value.get("overrideDate")),
-                      "override_episode": value.get("overrideEpisode"),
-                      "episodes_aired": value.get("episodesAired")})
+    out = drop_empty(
+        {
+            "override_date": real_datetime(value.get("overrideDate")),
+            "override_episode": value.get("overrideEpisode"),
+            "episodes_aired": value.get("episodesAired"),
+        }
+    )
     return out or None
 
 
@@ -108,10 +138,17 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     a = raw
     websites = a.get("websites") or {}
     premier = real_datetime(a.get("premier"))
-    delays = {key: real_datetime(a.get(camel)) for key, camel in (
-        ("delayed_from", "delayedFrom"), ("delayed_until", "delayedUntil"),
-        ("sub_delayed_from", "subDelayedFrom"), ("sub_delayed_until", "subDelayedUntil"),
-        ("dub_delayed_from", "dubDelayedFrom"), ("dub_delayed_until", "dubDelayedUntil"))}
+    delays = {
+        key: real_datetime(a.get(camel))
+        for key, camel in (
+            ("delayed_from", "delayedFrom"),
+            ("delayed_until", "delayedUntil"),
+            ("sub_delayed_from", "subDelayedFrom"),
+            ("sub_delayed_until", "subDelayedUntil"),
+            ("dub_delayed_from", "dubDelayedFrom"),
+            ("dub_delayed_until", "dubDelayedUntil"),
+        )
+    }
     delays = drop_empty(delays)
     season = (a.get("season") or {}).get("season") if isinstance(a.get("season"), dict) else a.get("season")
     stats = a.get("stats") or {}
@@ -121,20 +158,28 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     for kind, routes in (a.get("relations") or {}).items():
         for route in routes or []:
             if isinstance(route, str) and route:
-                related.append({"title": _route_title(route), "relation_type": relation_type(kind),
-                                "url": platform_url("animeschedule", route)})
+                related.append(
+                    {
+                        "title": _route_title(route),
+                        "relation_type": relation_type(kind),
+                        "url": platform_url("animeschedule", route),
+                    }
+                )
     names_ = a.get("names") or {}
     official = websites.get("official")
     partial = {
         "title": a.get("title"),
         "title_english": names_.get("english"),
         "title_japanese": names_.get("native"),
-        "synonyms": [*(names_.get("synonyms") or []),
-                     *([names_["abbreviation"]] if names_.get("abbreviation") else [])],
+        "synonyms": [
+            *(names_.get("synonyms") or []),
+            *([names_["abbreviation"]] if names_.get("abbreviation") else []),
+        ],
         "synopsis": clean_html(a.get("description")),
         "type": (names(a.get("mediaTypes")) or [None])[0],
         "status": {"finished": "FINISHED", "ongoing": "ONGOING", "upcoming": "UPCOMING", "delayed": "ONGOING"}.get(
-            str(a.get("status") or "").lower()),
+            str(a.get("status") or "").lower()
+        ),
         "episodes": a.get("episodes"),
         "duration": int(a["lengthMin"]) * 60 if a.get("lengthMin") else None,
         "season": str(season).upper() if season else season_of(premier),
@@ -142,23 +187,39 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         "month": a.get("month") or month_name(premier),
         "source_material": (names(a.get("sources")) or [None])[0],
         "genres": names(a.get("genres")),
-        "premiere_dates": drop_empty({"original": premier, "sub": real_datetime(a.get("subPremier")),
-                                     "dub": real_datetime(a.get("dubPremier"))}),
-        "broadcast_schedule": drop_empty({"jpn_time": real_datetime(a.get("jpnTime")),
-                                          "sub_time": real_datetime(a.get("subTime")),
-                                          "dub_time": real_datetime(a.get("dubTime"))}),
+        "premiere_dates": drop_empty(
+            {"original": premier, "sub": real_datetime(a.get("subPremier")), "dub": real_datetime(a.get("dubPremier"))}
+        ),
+        "broadcast_schedule": drop_empty(
+            {
+                "jpn_time": real_datetime(a.get("jpnTime")),
+                "sub_time": real_datetime(a.get("subTime")),
+                "dub_time": real_datetime(a.get("dubTime")),
+            }
+        ),
         "delay_information": {"delayed_timetable": bool(delays), **delays},
-        "episode_overrides": drop_empty({"main_override": _override(a.get("episodeOverride")),
-                                         "sub_override": _override(a.get("subEpisodeOverride")),
-                                         "dub_override": _override(a.get("dubEpisodeOverride"))}),
+        "episode_overrides": drop_empty(
+            {
+                "main_override": _override(a.get("episodeOverride")),
+                "sub_override": _override(a.get("subEpisodeOverride")),
+                "dub_override": _override(a.get("dubEpisodeOverride")),
+            }
+        ),
         "images": {"covers": [IMAGE_BASE + a["imageVersionRoute"]]} if a.get("imageVersionRoute") else {},
-        "statistics": {"animeschedule": drop_empty({"score": score10(stats.get("averageScore"), 100),
-                                                    "scored_by": stats.get("ratingCount"),
-                                                    "members": stats.get("trackedCount")})},
+        "statistics": {
+            "animeschedule": drop_empty(
+                {
+                    "score": score10(stats.get("averageScore"), 100),
+                    "scored_by": stats.get("ratingCount"),
+                    "members": stats.get("trackedCount"),
+                }
+            )
+        },
         "staff_data": drop_empty({"studios": [{"name": n, "type": "studio"} for n in names(a.get("studios"))]}),
         "related_anime": related,
-        "streaming_info": [{"platform": label, "url": _https(websites[key])}
-                           for key, label in _STREAMS.items() if websites.get(key)],
+        "streaming_info": [
+            {"platform": label, "url": _https(websites[key])} for key, label in _STREAMS.items() if websites.get(key)
+        ],
         "external_links": {"official site": _https(official)} if official else {},
         "sources": sources,
     }

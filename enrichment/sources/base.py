@@ -32,25 +32,34 @@ class FetchContext:
     entry: AnimeEntry
     fetched: list[Fetched] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    attempts: int = 0            # requests sent over the network, failed ones included
+    attempts: int = 0  # requests sent over the network, failed ones included
 
     def _attempted(self) -> None:
         self.attempts += 1
 
-    async def get(self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-                  validate: Validator | None = require_json) -> Fetched:
-        result = await self.http.request(self.source, "GET", url, params=params, headers=headers, validate=validate,
-                                         on_attempt=self._attempted)
+    async def get(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        validate: Validator | None = require_json,
+    ) -> Fetched:
+        result = await self.http.request(
+            self.source, "GET", url, params=params, headers=headers, validate=validate, on_attempt=self._attempted
+        )
         self.fetched.append(result)
         return result
 
     async def get_json(self, url: str, **kwargs: Any) -> Any:
         return (await self.get(url, **kwargs)).json()
 
-    async def post_json(self, url: str, body: Any, *, headers: dict[str, str] | None = None,
-                        validate: Validator | None = require_json) -> Any:
-        result = await self.http.request(self.source, "POST", url, json_body=body, headers=headers,
-                                         validate=validate, on_attempt=self._attempted)
+    async def post_json(
+        self, url: str, body: Any, *, headers: dict[str, str] | None = None, validate: Validator | None = require_json
+    ) -> Any:
+        result = await self.http.request(
+            self.source, "POST", url, json_body=body, headers=headers, validate=validate, on_attempt=self._attempted
+        )
         self.fetched.append(result)
         return result.json()
 
@@ -84,10 +93,10 @@ class SourceSpec:
     """A live source: which ids let it run, how to fetch, how to parse."""
 
     name: str
-    needs: tuple[str, ...]                       # any one of these platform ids is enough
+    needs: tuple[str, ...]  # any one of these platform ids is enough
     fetch: Callable[[FetchContext], Awaitable[dict[str, Any]]]
     parse: Callable[[dict[str, Any]], dict[str, Any]]
-    title_search: bool = False                   # can also find the anime by its title
+    title_search: bool = False  # can also find the anime by its title
 
     def ready(self, ids: dict[str, str]) -> bool:
         return self.title_search or any(k in ids for k in self.needs)

@@ -27,8 +27,16 @@ from enrichment.sources._common import (
 from enrichment.sources.base import FetchContext, SourceSpec
 
 NAME = "jikan"
-_SOURCE_MATERIAL = {"4-koma manga": "MANGA", "web manga": "WEB MANGA", "web novel": "NOVEL", "card game": "GAME",
-                    "picture book": "OTHER", "radio": "OTHER", "book": "NOVEL", "music": "OTHER"}
+_SOURCE_MATERIAL = {
+    "4-koma manga": "MANGA",
+    "web manga": "WEB MANGA",
+    "web novel": "NOVEL",
+    "card game": "GAME",
+    "picture book": "OTHER",
+    "radio": "OTHER",
+    "book": "NOVEL",
+    "music": "OTHER",
+}
 
 
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
@@ -86,8 +94,9 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     d = full.get("data", full) if isinstance(full, dict) else {}
     mal_id = d.get("mal_id")
     titles = d.get("titles") or []
-    synonyms = list(d.get("title_synonyms") or []) + [t.get("title") for t in titles
-                                                      if t.get("type") == "Synonym" and t.get("title")]
+    synonyms = list(d.get("title_synonyms") or []) + [
+        t.get("title") for t in titles if t.get("type") == "Synonym" and t.get("title")
+    ]
     external = {}
     for link in d.get("external") or []:
         if link.get("name") and link.get("url"):
@@ -100,9 +109,14 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     trailer = d.get("trailer") or {}
     trailer_url = trailer.get("url") or youtube_url(trailer.get("youtube_id"))
     trailer_images = trailer.get("images") or {}
-    companies = {kind: [drop_empty({"name": c.get("name"), "type": kind.rstrip("s"), "url": c.get("url")})
-                        for c in d.get(kind) or [] if c.get("name")]
-                 for kind in ("studios", "producers", "licensors")}
+    companies = {
+        kind: [
+            drop_empty({"name": c.get("name"), "type": kind.rstrip("s"), "url": c.get("url")})
+            for c in d.get(kind) or []
+            if c.get("name")
+        ]
+        for kind in ("studios", "producers", "licensors")
+    }
     staff = _staff(raw.get("staff") or [])
     images = (d.get("images") or {}).get("jpg") or {}
     theme = d.get("theme") or {}
@@ -128,20 +142,38 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         "demographics": names(d.get("demographics")),
         "aired_dates": drop_empty({"from": aired.get("from"), "to": aired.get("to"), "string": aired.get("string")}),
         "broadcast": drop_empty({k: (d.get("broadcast") or {}).get(k) for k in ("day", "time", "timezone", "string")}),
-        "trailers": [drop_empty({"url": trailer_url, "thumbnail_url": trailer_images.get("maximum_image_url")
-                                 or trailer_images.get("large_image_url")})] if trailer_url else [],
+        "trailers": [
+            drop_empty(
+                {
+                    "url": trailer_url,
+                    "thumbnail_url": trailer_images.get("maximum_image_url") or trailer_images.get("large_image_url"),
+                }
+            )
+        ]
+        if trailer_url
+        else [],
         "opening_themes": [s for s in (parse_theme_song(x) for x in theme.get("openings") or []) if s],
         "ending_themes": [s for s in (parse_theme_song(x) for x in theme.get("endings") or []) if s],
         "related_anime": related,
         "relations": relations,
-        "streaming_info": [{"platform": s["name"], "url": s.get("url")} for s in d.get("streaming") or []
-                           if s.get("name")],
+        "streaming_info": [
+            {"platform": s["name"], "url": s.get("url")} for s in d.get("streaming") or [] if s.get("name")
+        ],
         "licensors": [c["name"] for c in companies["licensors"]],
         "external_links": external,
         "images": drop_empty({"covers": [u for u in [images.get("large_image_url") or images.get("image_url")] if u]}),
-        "statistics": {"mal": drop_empty({
-            "score": d.get("score"), "scored_by": d.get("scored_by"), "rank": d.get("rank"),
-            "popularity_rank": d.get("popularity"), "members": d.get("members"), "favorites": d.get("favorites")})},
+        "statistics": {
+            "mal": drop_empty(
+                {
+                    "score": d.get("score"),
+                    "scored_by": d.get("scored_by"),
+                    "rank": d.get("rank"),
+                    "popularity_rank": d.get("popularity"),
+                    "members": d.get("members"),
+                    "favorites": d.get("favorites"),
+                }
+            )
+        },
         "staff_data": drop_empty({**companies, "production_staff": staff}),
         "characters": [c for c in (_character(x) for x in raw.get("characters") or []) if c],
         "episode_details": [e for e in (_episode(x) for x in raw.get("episodes") or []) if e],
@@ -209,15 +241,17 @@ def _character(item: dict[str, Any]) -> dict[str, Any] | None:
         if va_name:
             voices.append(drop_empty({"name": va_name, "language": va.get("language")}))
     variations = [char["name"]] if char.get("name") and char["name"] != name else []
-    return drop_empty({
-        "name": name,
-        "role": item.get("role"),
-        "name_variations": variations,
-        "voice_actors": voices,
-        "images": [image] if image else [],
-        "character_ids": {"mal": char["mal_id"]} if char.get("mal_id") else {},
-        "character_pages": {"mal": char["url"]} if char.get("url") else {},
-    })
+    return drop_empty(
+        {
+            "name": name,
+            "role": item.get("role"),
+            "name_variations": variations,
+            "voice_actors": voices,
+            "images": [image] if image else [],
+            "character_ids": {"mal": char["mal_id"]} if char.get("mal_id") else {},
+            "character_pages": {"mal": char["url"]} if char.get("url") else {},
+        }
+    )
 
 
 def _staff(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -229,8 +263,16 @@ def _staff(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             continue
         image = ((person.get("images") or {}).get("jpg") or {}).get("image_url")
         for position in item.get("positions") or []:
-            members.append(drop_empty({"name": name, "role": position, "image": image,
-                                       "staff_ids": {"mal": person["mal_id"]} if person.get("mal_id") else {}}))
+            members.append(
+                drop_empty(
+                    {
+                        "name": name,
+                        "role": position,
+                        "image": image,
+                        "staff_ids": {"mal": person["mal_id"]} if person.get("mal_id") else {},
+                    }
+                )
+            )
     return group_staff(members)
 
 
@@ -238,19 +280,21 @@ def _episode(item: dict[str, Any]) -> dict[str, Any] | None:
     number = to_int(item.get("episode_number", item.get("mal_id")))
     if number is None:
         return None
-    return drop_empty({
-        "episode_number": number,
-        "title": item.get("title"),
-        "title_japanese": item.get("title_japanese"),
-        "title_romaji": item.get("title_romanji") or item.get("title_romaji"),
-        "synopsis": item.get("synopsis"),
-        "aired": item.get("aired"),
-        "duration": to_int(item.get("duration")),
-        "score": item.get("score"),
-        "filler": bool(item.get("filler")),
-        "recap": bool(item.get("recap")),
-        "episode_pages": {"mal": item["url"]} if item.get("url") else {},
-    })
+    return drop_empty(
+        {
+            "episode_number": number,
+            "title": item.get("title"),
+            "title_japanese": item.get("title_japanese"),
+            "title_romaji": item.get("title_romanji") or item.get("title_romaji"),
+            "synopsis": item.get("synopsis"),
+            "aired": item.get("aired"),
+            "duration": to_int(item.get("duration")),
+            "score": item.get("score"),
+            "filler": bool(item.get("filler")),
+            "recap": bool(item.get("recap")),
+            "episode_pages": {"mal": item["url"]} if item.get("url") else {},
+        }
+    )
 
 
 SPEC = SourceSpec(name=NAME, needs=("mal",), fetch=fetch, parse=parse)

@@ -30,11 +30,27 @@ NAME = "kitsu"
 PAGE_LIMIT = 20
 _HEADERS = {"Accept": "application/vnd.api+json"}
 _HOSTS = ("kitsu.io", "kitsu.app")
-_STATUS = {"finished": "FINISHED", "current": "ONGOING", "upcoming": "UPCOMING", "unreleased": "UPCOMING",
-           "tba": "UPCOMING"}
-_LOCALES = {"ja_jp": "Japanese", "en": "English", "en_us": "English", "es": "Spanish", "fr": "French",
-            "de": "German", "it": "Italian", "pt_br": "Portuguese (BR)", "ko": "Korean", "he": "Hebrew",
-            "hu": "Hungarian", "zh_cn": "Mandarin"}
+_STATUS = {
+    "finished": "FINISHED",
+    "current": "ONGOING",
+    "upcoming": "UPCOMING",
+    "unreleased": "UPCOMING",
+    "tba": "UPCOMING",
+}
+_LOCALES = {
+    "ja_jp": "Japanese",
+    "en": "English",
+    "en_us": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "it": "Italian",
+    "pt_br": "Portuguese (BR)",
+    "ko": "Korean",
+    "he": "Hebrew",
+    "hu": "Hungarian",
+    "zh_cn": "Mandarin",
+}
 
 
 async def _find(ctx: FetchContext, base: str) -> dict[str, Any]:
@@ -48,8 +64,11 @@ async def _find(ctx: FetchContext, base: str) -> dict[str, Any]:
         if found:
             return found[0]
         raise NotFoundError(NAME, f"no anime with slug {kitsu_id!r}")
-    doc = await ctx.get_json(f"{base}/mappings", headers=_HEADERS, params={
-        "filter[externalSite]": "myanimelist/anime", "filter[externalId]": ctx.ids["mal"], "include": "item"})
+    doc = await ctx.get_json(
+        f"{base}/mappings",
+        headers=_HEADERS,
+        params={"filter[externalSite]": "myanimelist/anime", "filter[externalId]": ctx.ids["mal"], "include": "item"},
+    )
     for item in doc.get("included") or []:
         if item.get("type") == "anime":
             return item
@@ -84,12 +103,17 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
         raise NotFoundError(NAME, f"no anime for {ctx.ids}")
     aid = anime["id"]
     page = {"page[limit]": PAGE_LIMIT}
-    episodes = await ctx.optional("episodes", lambda: _pages(ctx, base, f"{base}/anime/{aid}/episodes",
-                                                             page), {"data": []})
-    categories = await ctx.optional("categories", lambda: _pages(ctx, base, f"{base}/anime/{aid}/categories", page),
-                                    {"data": []})
-    characters = await ctx.optional("characters", lambda: _pages(
-        ctx, base, f"{base}/anime/{aid}/characters", {**page, "include": "character,voices.person"}), {"data": []})
+    episodes = await ctx.optional(
+        "episodes", lambda: _pages(ctx, base, f"{base}/anime/{aid}/episodes", page), {"data": []}
+    )
+    categories = await ctx.optional(
+        "categories", lambda: _pages(ctx, base, f"{base}/anime/{aid}/categories", page), {"data": []}
+    )
+    characters = await ctx.optional(
+        "characters",
+        lambda: _pages(ctx, base, f"{base}/anime/{aid}/characters", {**page, "include": "character,voices.person"}),
+        {"data": []},
+    )
     return {"anime": anime, "episodes": episodes["data"], "categories": categories["data"], "characters": characters}
 
 
@@ -124,14 +148,23 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
         "rating": rating,
         "nsfw": a.get("nsfw"),
         "aired_dates": drop_empty({"from": start, "to": end}),
-        "tags": [c["attributes"]["title"] for c in raw.get("categories") or []
-                 if (c.get("attributes") or {}).get("title")],
+        "tags": [
+            c["attributes"]["title"] for c in raw.get("categories") or [] if (c.get("attributes") or {}).get("title")
+        ],
         "images": drop_empty({"posters": [poster] if poster else [], "banners": [banner] if banner else []}),
         "trailers": [{"url": trailer}] if trailer else [],
-        "statistics": {"kitsu": drop_empty({
-            "score": score10(a.get("averageRating"), 100), "scored_by": scored_by or None,
-            "rank": a.get("ratingRank"), "popularity_rank": a.get("popularityRank"),
-            "members": a.get("userCount"), "favorites": a.get("favoritesCount")})},
+        "statistics": {
+            "kitsu": drop_empty(
+                {
+                    "score": score10(a.get("averageRating"), 100),
+                    "scored_by": scored_by or None,
+                    "rank": a.get("ratingRank"),
+                    "popularity_rank": a.get("popularityRank"),
+                    "members": a.get("userCount"),
+                    "favorites": a.get("favoritesCount"),
+                }
+            )
+        },
         "episode_details": [e for e in (_episode(x) for x in raw.get("episodes") or []) if e],
         "characters": _characters(raw.get("characters") or {}),
         "sources": [platform_url("kitsu", anime["id"])] if anime.get("id") else [],
@@ -146,18 +179,20 @@ def _episode(item: dict[str, Any]) -> dict[str, Any] | None:
         return None
     titles = a.get("titles") or {}
     thumb = (a.get("thumbnail") or {}).get("original")
-    return drop_empty({
-        "episode_number": number,
-        "season_number": to_int(a.get("seasonNumber")),
-        "title": titles.get("en_us") or titles.get("en") or a.get("canonicalTitle"),
-        "title_japanese": titles.get("ja_jp"),
-        "title_romaji": titles.get("en_jp"),
-        "synopsis": a.get("synopsis") or a.get("description"),
-        "aired": a.get("airdate"),
-        "duration": int(a["length"]) * 60 if a.get("length") else None,
-        "thumbnails": [thumb] if thumb else [],
-        "episode_pages": {"kitsu": f"https://kitsu.app/episodes/{item['id']}"} if item.get("id") else {},
-    })
+    return drop_empty(
+        {
+            "episode_number": number,
+            "season_number": to_int(a.get("seasonNumber")),
+            "title": titles.get("en_us") or titles.get("en") or a.get("canonicalTitle"),
+            "title_japanese": titles.get("ja_jp"),
+            "title_romaji": titles.get("en_jp"),
+            "synopsis": a.get("synopsis") or a.get("description"),
+            "aired": a.get("airdate"),
+            "duration": int(a["length"]) * 60 if a.get("length") else None,
+            "thumbnails": [thumb] if thumb else [],
+            "episode_pages": {"kitsu": f"https://kitsu.app/episodes/{item['id']}"} if item.get("id") else {},
+        }
+    )
 
 
 def _characters(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -188,16 +223,20 @@ def _characters(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 locale = str((voice.get("attributes") or {}).get("locale") or "").lower()
                 voices.append(drop_empty({"name": person_name, "language": _LOCALES.get(locale, locale or None)}))
         image = (ca.get("image") or {}).get("original")
-        out.append(drop_empty({
-            "name": name,
-            "role": character_role((item.get("attributes") or {}).get("role")),
-            "name_native": (ca.get("names") or {}).get("ja_jp"),
-            "name_variations": [n for n in (ca.get("otherNames") or []) if n],
-            "description": ca.get("description"),
-            "voice_actors": voices,
-            "images": [image] if image else [],
-            "character_ids": {"kitsu": char["id"]} if char.get("id") else {},
-        }))
+        out.append(
+            drop_empty(
+                {
+                    "name": name,
+                    "role": character_role((item.get("attributes") or {}).get("role")),
+                    "name_native": (ca.get("names") or {}).get("ja_jp"),
+                    "name_variations": [n for n in (ca.get("otherNames") or []) if n],
+                    "description": ca.get("description"),
+                    "voice_actors": voices,
+                    "images": [image] if image else [],
+                    "character_ids": {"kitsu": char["id"]} if char.get("id") else {},
+                }
+            )
+        )
     return out
 
 

@@ -115,7 +115,7 @@ class MicroBatcher:
             for _, fut in live:
                 fut.set_exception(exc)
             return
-        for (_, fut), row in zip(live, rows):
+        for (_, fut), row in zip(live, rows, strict=True):
             fut.set_result(row)
 
 

@@ -65,7 +65,8 @@ def decode_image(data: bytes, origin: str, max_bytes: int, max_pixels: int) -> I
         raise ImageInputError(f"{origin}: too many pixels ({exc}); limit ANIME_MCP_IMAGE_MAX_PIXELS") from exc
     except Exception as exc:  # Pillow raises many kinds for broken or foreign data
         raise ImageInputError(
-            f"{origin}: not a readable image ({type(exc).__name__}: {exc}); accepted formats: {', '.join(IMAGE_FORMATS)}"
+            f"{origin}: not a readable image ({type(exc).__name__}: {exc}); accepted formats: "
+            f"{', '.join(IMAGE_FORMATS)}"
         ) from exc
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
@@ -181,7 +182,8 @@ class ImageFetcher:
                 data = await self._download(url, client)
         except TimeoutError as exc:
             raise ImageInputError(
-                f"{_short(url)}: no complete answer within ANIME_MCP_IMAGE_FETCH_TIMEOUT={self.settings.image_fetch_timeout}s"
+                f"{_short(url)}: no complete answer within "
+                f"ANIME_MCP_IMAGE_FETCH_TIMEOUT={self.settings.image_fetch_timeout}s"
             ) from exc
         except httpx.HTTPError as exc:
             raise ImageInputError(f"{_short(url)}: download failed ({type(exc).__name__}: {exc})") from exc

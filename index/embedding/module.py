@@ -85,8 +85,13 @@ class EmbeddingModule:
     """Text vectors (documents, queries), picture vectors and CLIP text vectors, all float32 and
     L2-normalised. Thread-safe; async methods never block the event loop."""
 
-    def __init__(self, settings: EmbeddingSettings | None = None, *, load_image_in_background: bool = True,
-                 cache: CacheSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: EmbeddingSettings | None = None,
+        *,
+        load_image_in_background: bool = True,
+        cache: CacheSettings | None = None,
+    ) -> None:
         self.settings = settings or EmbeddingSettings()
         # a repeated query (the assistant's next turn, another client) is not encoded again
         self.query_cache = query_cache(cache)
@@ -111,7 +116,10 @@ class EmbeddingModule:
         )
         self._clip_batcher = MicroBatcher(
             # the CLIP text tower costs far less per item than the image tower: larger batches
-            self._clip_texts_unchecked, window_s=window_s, max_batch=m.image_batch_size * 4, name="clip-text"
+            self._clip_texts_unchecked,
+            window_s=window_s,
+            max_batch=m.image_batch_size * 4,
+            name="clip-text",
         )
 
         self._image: ImageEncoder | None = None
@@ -163,7 +171,9 @@ class EmbeddingModule:
         m = self.models
         started = time.perf_counter()
         try:
-            self._image = ImageEncoder(m.image_model, m.image_pretrained, device=m.device, batch_size=m.image_batch_size)
+            self._image = ImageEncoder(
+                m.image_model, m.image_pretrained, device=m.device, batch_size=m.image_batch_size
+            )
             logger.info("image model ready in %.1fs", time.perf_counter() - started)
         except ImageModelUnavailable as exc:
             self._image_error = str(exc)
@@ -233,7 +243,7 @@ class EmbeddingModule:
 
     @property
     def image_status(self) -> str:
-        """"ready", "loading" or "unavailable", without waiting (health checks, statistics)."""
+        """ "ready", "loading" or "unavailable", without waiting (health checks, statistics)."""
         if not self._image_ready.is_set():
             return "loading"
         return "ready" if self._image is not None else "unavailable"
@@ -296,8 +306,11 @@ class EmbeddingModule:
                 self._warm_image_on_load = True
         if image_loaded and self._image is not None:
             self._warm_image()
-        logger.info("embedding warm-up took %.2fs%s", time.perf_counter() - started,
-                    "" if image_loaded else " (image model still loading; warmed when loaded)")
+        logger.info(
+            "embedding warm-up took %.2fs%s",
+            time.perf_counter() - started,
+            "" if image_loaded else " (image model still loading; warmed when loaded)",
+        )
 
     def _warm_image(self) -> None:
         self.embed_images([Image.new("RGB", (64, 64), (128, 128, 128))])

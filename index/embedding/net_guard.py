@@ -44,9 +44,7 @@ async def resolve_checked(host: str, port: int, allow_private: bool) -> list[str
     if not allow_private:
         for address in addresses:
             if not address_allowed(address):
-                raise ImageInputError(
-                    f"image host {host!r} resolves to non-public address {address}: refused ({_FIX})"
-                )
+                raise ImageInputError(f"image host {host!r} resolves to non-public address {address}: refused ({_FIX})")
     return addresses
 
 

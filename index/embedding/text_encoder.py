@@ -114,14 +114,17 @@ class TextEncoder:
         specials = len(tokenizer("", add_special_tokens=True)["input_ids"])
         self.overlap = max(0, chunk_overlap_tokens)
         self.query_prompt = model.prompts.get("query", "") or ""
-        self.document_prompt = next(
-            (model.prompts[n] for n in _DOCUMENT_PROMPT_NAMES if model.prompts.get(n)), ""
-        )
+        self.document_prompt = next((model.prompts[n] for n in _DOCUMENT_PROMPT_NAMES if model.prompts.get(n)), "")
         self._budget_query = self._budget(specials, self.query_prompt)
         self._budget_document = self._budget(specials, self.document_prompt)
         logger.info(
             "text model %s: dim %d, window %d tokens, device %s, %s, %s query threads",
-            model_name_or_path, self.dim, self.window, device, self.precision, self.query_threads or "default",
+            model_name_or_path,
+            self.dim,
+            self.window,
+            device,
+            self.precision,
+            self.query_threads or "default",
         )
 
     def _budget(self, specials: int, prompt: str) -> int:
@@ -183,7 +186,8 @@ class TextEncoder:
         """Texts within the budget pass as they are; longer ones become overlapping windows."""
         encoded = self._tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         out = _Chunks([], [], [])
-        for i, (text, ids, offsets) in enumerate(zip(texts, encoded["input_ids"], encoded["offset_mapping"])):
+        rows = zip(texts, encoded["input_ids"], encoded["offset_mapping"], strict=True)
+        for i, (text, ids, offsets) in enumerate(rows):
             if len(ids) <= budget:
                 out.texts.append(text)
                 out.owners.append(i)

@@ -40,14 +40,23 @@ class CacheSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ANIME_MCP_", env_file=".env", extra="ignore")
 
-    query_cache_enabled: bool = Field(True, description="Keep recent query embeddings in memory (a repeated query is not encoded again).")
-    query_cache_entries: int = Field(4096, description="Most query embeddings kept (least recently used dropped first).")
+    query_cache_enabled: bool = Field(
+        True, description="Keep recent query embeddings in memory (a repeated query is not encoded again)."
+    )
+    query_cache_entries: int = Field(
+        4096, description="Most query embeddings kept (least recently used dropped first)."
+    )
     query_cache_mb: float = Field(32.0, description="Most megabytes of query embeddings kept.")
-    result_cache_enabled: bool = Field(True, description="Keep recent result pages in memory; any write to the index invalidates them.")
+    result_cache_enabled: bool = Field(
+        True, description="Keep recent result pages in memory; any write to the index invalidates them."
+    )
     result_cache_entries: int = Field(1024, description="Most result pages kept.")
     result_cache_mb: float = Field(64.0, description="Most megabytes of result pages kept (estimated from their JSON).")
     result_cache_ttl_seconds: float = Field(
-        300.0, description="Age after which a page is recomputed (bounds staleness when another process writes to a shared Qdrant server); 0: no limit.")
+        300.0,
+        description="Age after which a page is recomputed (bounds staleness when another process writes to a shared "
+        "Qdrant server); 0: no limit.",
+    )
 
 
 @dataclass
@@ -67,7 +76,9 @@ class LRUCache:
     """Least-recently-used map bounded by `max_entries` and `max_bytes` (each value's size is given at
     `put`); entries older than `ttl_s` (0: never) count as misses. Thread- and asyncio-safe."""
 
-    def __init__(self, max_entries: int, max_bytes: int, ttl_s: float = 0.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, max_entries: int, max_bytes: int, ttl_s: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ):
         self.max_entries, self.max_bytes, self.ttl_s = max(0, max_entries), max(0, max_bytes), max(0.0, ttl_s)
         self._clock = clock
         self._data: OrderedDict[Hashable, tuple[Any, int, float]] = OrderedDict()
@@ -134,6 +145,7 @@ def query_cache(settings: CacheSettings | None = None) -> LRUCache | None:
 
 # ----- index version -------------------------------------------------------------------------------
 
+
 def track_writes(store: Any) -> Any:
     """Make every write method of `store` bump `store.write_version` before and after it runs (idempotent).
 
@@ -169,8 +181,11 @@ class PageCache:
         s = settings or CacheSettings()
         self.store = track_writes(store)
         self.epoch = 0
-        self.lru = LRUCache(s.result_cache_entries if s.result_cache_enabled else 0,
-                            int(s.result_cache_mb * 2**20), ttl_s=s.result_cache_ttl_seconds)
+        self.lru = LRUCache(
+            s.result_cache_entries if s.result_cache_enabled else 0,
+            int(s.result_cache_mb * 2**20),
+            ttl_s=s.result_cache_ttl_seconds,
+        )
 
     def invalidate(self) -> None:
         """The index changed in a way the store did not see (or a caller wants fresh pages)."""

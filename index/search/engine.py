@@ -53,13 +53,25 @@ SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
     "title": ("title_order", models.Direction.ASC),
 }
 SortBy = Literal[tuple(SORT_KEYS)]  # type: ignore[valid-type]  # the order names, defined once above
-FACET_KEYS = ("genres", "type", "year", "season", "status", "studios", "source_material", "rating",
-              "demographics", "tags")
+FACET_KEYS = (
+    "genres",
+    "type",
+    "year",
+    "season",
+    "status",
+    "studios",
+    "source_material",
+    "rating",
+    "demographics",
+    "tags",
+)
 _VOCAB_FIELDS = ("genres", "studios", "tags", "year")
 # A query this close to a stored title (rapidfuzz ratio) is read as that title, with no facts read from it.
 TITLE_AS_IS_CUTOFF = 90.0
-_WIDEN = ("Nothing matched. To widen the search: remove or relax filters (genres_mode 'any' instead of 'all', "
-          "a wider year range, a lower score_min), drop aspects, or rephrase the query.")
+_WIDEN = (
+    "Nothing matched. To widen the search: remove or relax filters (genres_mode 'any' instead of 'all', "
+    "a wider year range, a lower score_min), drop aspects, or rephrase the query."
+)
 
 
 class SearchInputError(UserFacingError, ValueError):
@@ -67,8 +79,13 @@ class SearchInputError(UserFacingError, ValueError):
 
 
 class SearchEngine:
-    def __init__(self, store: VectorStore, embedder: EmbeddingModule, settings: SearchSettings | None = None,
-                 image_fetcher: Any = None):
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: EmbeddingModule,
+        settings: SearchSettings | None = None,
+        image_fetcher: Any = None,
+    ):
         self.store = store
         self.embedder = embedder
         self.settings = settings or SearchSettings()
@@ -91,8 +108,9 @@ class SearchEngine:
         if not query:
             raise SearchInputError("The query is empty: describe the anime (plot, mood, characters, title).")
         if len(query) > self.settings.max_query_chars:
-            raise SearchInputError(f"The query is {len(query)} characters; keep it under "
-                                   f"{self.settings.max_query_chars}.")
+            raise SearchInputError(
+                f"The query is {len(query)} characters; keep it under {self.settings.max_query_chars}."
+            )
         return query
 
     async def vocabulary(self) -> dict[str, dict[str, int]]:
@@ -155,32 +173,48 @@ class SearchEngine:
                 legs.append(Leg(LEXICAL, sparse, weights[LEXICAL] * scale))
         return legs
 
-    async def _run(self, legs: list[Leg], qfilter: models.Filter | None, limit: int, offset: int,
-                   explain: bool, method: str, diversify_anchor: list[float] | None = None,
-                   formula: models.FormulaQuery | None = None,
-                   extra_candidates: Sequence[models.Prefetch] = ()) -> SearchPage:
+    async def _run(
+        self,
+        legs: list[Leg],
+        qfilter: models.Filter | None,
+        limit: int,
+        offset: int,
+        explain: bool,
+        method: str,
+        diversify_anchor: list[float] | None = None,
+        formula: models.FormulaQuery | None = None,
+        extra_candidates: Sequence[models.Prefetch] = (),
+    ) -> SearchPage:
         grouped = diversify_anchor is not None
         # Diversified pages keep one entry per franchise: rank a deeper list, group it, then cut the page.
         fetch_limit, fetch_offset = limit, offset
         if grouped:
             fetch_limit, fetch_offset = min(prefetch_limit(self.settings, limit, offset), 3 * (limit + offset)), 0
-        request = fused_request(legs, settings=self.settings, query_filter=qfilter, limit=fetch_limit,
-                                offset=fetch_offset, with_payload=HIT_PAYLOAD, diversify_anchor=diversify_anchor,
-                                formula=formula, extra_candidates=extra_candidates)
+        request = fused_request(
+            legs,
+            settings=self.settings,
+            query_filter=qfilter,
+            limit=fetch_limit,
+            offset=fetch_offset,
+            with_payload=HIT_PAYLOAD,
+            diversify_anchor=diversify_anchor,
+            formula=formula,
+            extra_candidates=extra_candidates,
+        )
         if formula is not None:
             method = f"{method}, then priors and boosts"
         points = await self.store.query(request)
         if grouped:
             points = first_of_each(points, lambda p: group_key(str((p.payload or {}).get("title", p.id))))
-            points = points[offset:offset + limit]
+            points = points[offset : offset + limit]
             method = f"{method}, one per franchise"
         hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
         if explain and points:
             ids = [str(p.id) for p in points]
             per_leg = await self.store.query_batch(explain_requests(legs, ids))
-            for leg, scored in zip(legs, per_leg):
+            for leg, scored in zip(legs, per_leg, strict=True):
                 by_id = {str(s.id): s.score for s in scored}
-                for hit, p in zip(hits, points):
+                for hit, p in zip(hits, points, strict=True):
                     if str(p.id) in by_id:
                         hit.vector_scores = {**(hit.vector_scores or {}), leg.using: round(by_id[str(p.id)], 6)}
         return SearchPage(results=hits, offset=offset, limit=limit, hint=None if hits else _WIDEN, method=method)
@@ -191,10 +225,17 @@ class SearchEngine:
         return parts if len(legs) == 1 else f"{fusion} over {parts}"
 
     @cached_page
-    async def search_text(self, query: str, aspects: Sequence[Aspect | str] | None = None,
-                          filters: SearchFilters | None = None, limit: int = 10, offset: int = 0,
-                          explain: bool = False, diversify: bool = False,
-                          interpret: bool | None = None) -> SearchPage:
+    async def search_text(
+        self,
+        query: str,
+        aspects: Sequence[Aspect | str] | None = None,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        explain: bool = False,
+        diversify: bool = False,
+        interpret: bool | None = None,
+    ) -> SearchPage:
         """Search by meaning. With ``interpret`` (default: the setting), facts and wishes in the words
         (decades, types, genres, studios, 'best') become filters, boosts and an order, typed titles rank
         first, and the page says how the query was read. Explicit ``filters`` win field by field.
@@ -210,26 +251,41 @@ class SearchEngine:
             reading = QueryReading(text=query) if whole.exact or whole.fuzzy else read_query(query, vocab)
         explicit = filters.model_dump(exclude_unset=True) if filters else {}
         read_filters = merge_filters(reading.filters, explicit) if reading and reading.filters else None
-        page = await self._search_read(query, reading, read_filters, filters, aspects, limit, offset, explain,
-                                       diversify, vocab)
+        page = await self._search_read(
+            query, reading, read_filters, filters, aspects, limit, offset, explain, diversify, vocab
+        )
         if reading is not None and read_filters and not page.results and offset == 0:
             # Nothing met the facts as filters ("Ghibli films" where the data has no studios): use them as
             # preferences instead, and say so, rather than answer nothing.
-            page = await self._search_read(query, reading.softened(query), None, filters, aspects, limit, offset, explain,
-                                           diversify, vocab)
+            page = await self._search_read(
+                query, reading.softened(query), None, filters, aspects, limit, offset, explain, diversify, vocab
+            )
             if page.interpreted_as is not None:
                 page.interpreted_as.relaxed = True
         return page
 
-    async def _search_read(self, query: str, reading: QueryReading | None, read_filters: dict[str, Any] | None,
-                           filters: SearchFilters | None, aspects: Sequence[Aspect | str] | None, limit: int,
-                           offset: int, explain: bool, diversify: bool, vocab: Vocabulary) -> SearchPage:
+    async def _search_read(
+        self,
+        query: str,
+        reading: QueryReading | None,
+        read_filters: dict[str, Any] | None,
+        filters: SearchFilters | None,
+        aspects: Sequence[Aspect | str] | None,
+        limit: int,
+        offset: int,
+        explain: bool,
+        diversify: bool,
+        vocab: Vocabulary,
+    ) -> SearchPage:
         effective = SearchFilters.model_validate(read_filters) if read_filters is not None else filters
         qfilter = await self._filter(effective)
         text = reading.text if reading is not None else query
         legs = await self._text_legs(text, aspects) if text else []
-        titles = await self.resolver.title_matches(text, fuzzy_cutoff=self.settings.title_fuzzy_cutoff) \
-            if reading is not None and text else None
+        titles = (
+            await self.resolver.title_matches(text, fuzzy_cutoff=self.settings.title_fuzzy_cutoff)
+            if reading is not None and text
+            else None
+        )
         priors = prior_factor(self.settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if not aspects else []
         wishes = reading_terms(self.settings, reading, vocab.max_year)
         if reading is not None and text:
@@ -243,29 +299,60 @@ class SearchEngine:
         else:
             anchor = None
             if diversify:
-                anchor = next((leg.query for leg in legs if leg.using == TITLE), None) or \
-                    (await self.embedder.aembed_query(text)).tolist()
+                anchor = (
+                    next((leg.query for leg in legs if leg.using == TITLE), None)
+                    or (await self.embedder.aembed_query(text)).tolist()
+                )
             extra = [candidates_of(titles.ids(), legs[0], qfilter)] if titles and titles.ids() else []
-            page = await self._run(legs, qfilter, limit, offset, explain, self._method(legs, self.settings.fusion),
-                                   anchor, formula=ranking_formula(self.settings, priors=priors, reading=wishes,
-                                                                   titles=titles),
-                                   extra_candidates=extra)
+            page = await self._run(
+                legs,
+                qfilter,
+                limit,
+                offset,
+                explain,
+                self._method(legs, self.settings.fusion),
+                anchor,
+                formula=ranking_formula(self.settings, priors=priors, reading=wishes, titles=titles),
+                extra_candidates=extra,
+            )
         if reading is not None:
             page.interpreted_as = InterpretedQuery(
-                text=text, filters=dict(reading.filters) if read_filters is not None else {}, sort=reading.sort,
-                boosts=reading.boost_labels(), title_matches=len(titles.ids()) if titles else 0,
-                phrases=reading.phrases)
+                text=text,
+                filters=dict(reading.filters) if read_filters is not None else {},
+                sort=reading.sort,
+                boosts=reading.boost_labels(),
+                title_matches=len(titles.ids()) if titles else 0,
+                phrases=reading.phrases,
+            )
         return page
 
-    async def _run_ordered(self, reading: QueryReading, formula: models.FormulaQuery, qfilter: models.Filter | None,
-                           limit: int, offset: int) -> SearchPage:
+    async def _run_ordered(
+        self,
+        reading: QueryReading,
+        formula: models.FormulaQuery,
+        qfilter: models.Filter | None,
+        limit: int,
+        offset: int,
+    ) -> SearchPage:
         key = WISH_ORDER[reading.sort]
-        request = ordered_request(key, formula, settings=self.settings, query_filter=qfilter, limit=limit,
-                                  offset=offset, with_payload=HIT_PAYLOAD)
+        request = ordered_request(
+            key,
+            formula,
+            settings=self.settings,
+            query_filter=qfilter,
+            limit=limit,
+            offset=offset,
+            with_payload=HIT_PAYLOAD,
+        )
         points = await self.store.query(request)
         hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
-        return SearchPage(results=hits, offset=offset, limit=limit, hint=None if hits else _WIDEN,
-                          method=f"facts only: best {key} under the filters, with priors")
+        return SearchPage(
+            results=hits,
+            offset=offset,
+            limit=limit,
+            hint=None if hits else _WIDEN,
+            method=f"facts only: best {key} under the filters, with priors",
+        )
 
     async def _image_vector(self, image: str | bytes) -> list[float]:
         await self._require_images()
@@ -274,8 +361,9 @@ class SearchEngine:
         picture = await self.image_fetcher.fetch(image)
         return (await self.embedder.aembed_images([picture]))[0].tolist()
 
-    async def search_image(self, image: str | bytes, filters: SearchFilters | None = None, limit: int = 10,
-                           offset: int = 0) -> SearchPage:
+    async def search_image(
+        self, image: str | bytes, filters: SearchFilters | None = None, limit: int = 10, offset: int = 0
+    ) -> SearchPage:
         """Entries whose pictures look like ``image`` (bytes, base64, data/http(s) URL, allowed path), by cosine
         on image_vector. Raises ImageInputError (bad picture), SearchInputError (image search unavailable)."""
         self._check_page(limit, offset)
@@ -284,9 +372,15 @@ class SearchEngine:
         legs = [Leg(IMAGE, vec, 1.0)]
         return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion))
 
-    async def search_multimodal(self, query: str, image: str | bytes, text_weight: float = 0.5,
-                                filters: SearchFilters | None = None, limit: int = 10,
-                                offset: int = 0) -> SearchPage:
+    async def search_multimodal(
+        self,
+        query: str,
+        image: str | bytes,
+        text_weight: float = 0.5,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchPage:
         """Words and picture fused by RRF, with the same priors as search_text while words count:
         ``text_weight`` 1.0 ranks like search_text(interpret=False), 0.0 like search_image.
         Raises SearchInputError, ImageInputError."""
@@ -300,8 +394,9 @@ class SearchEngine:
         legs = [leg for leg in legs if leg.weight > 0]
         priors = prior_factor(self.settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if text_weight > 0 else []
         formula = ranking_formula(self.settings, priors=priors) if priors else None
-        return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion),
-                               formula=formula)
+        return await self._run(
+            legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), formula=formula
+        )
 
     def _aspect_weights(self, aspect: str) -> dict[str, float]:
         if aspect == "overall":
@@ -313,9 +408,16 @@ class SearchEngine:
             raise SearchInputError(f"Unknown aspect {aspect!r}. Use one of: {names}.") from None
 
     @cached_page
-    async def find_similar(self, anime: str, aspect: str = "overall", filters: SearchFilters | None = None,
-                           limit: int = 10, offset: int = 0, diversify: bool = False,
-                           include_same_franchise: bool = False) -> SearchPage:
+    async def find_similar(
+        self,
+        anime: str,
+        aspect: str = "overall",
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        diversify: bool = False,
+        include_same_franchise: bool = False,
+    ) -> SearchPage:
         """Entries like one anime (id or title), never itself; its own franchise (sequels, films, specials)
         is left out unless ``include_same_franchise``. Raises AnimeNotFoundError, SearchInputError."""
         self._check_page(limit, offset)
@@ -335,9 +437,16 @@ class SearchEngine:
         return page
 
     @cached_page
-    async def recommend(self, liked: Sequence[str], disliked: Sequence[str] = (), filters: SearchFilters | None = None,
-                        limit: int = 10, offset: int = 0, diversify: bool = False,
-                        include_same_franchise: bool = False) -> SearchPage:
+    async def recommend(
+        self,
+        liked: Sequence[str],
+        disliked: Sequence[str] = (),
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        diversify: bool = False,
+        include_same_franchise: bool = False,
+    ) -> SearchPage:
         """Close to the liked entries and away from the disliked; the named entries never come back, nor
         (unless ``include_same_franchise``) their franchises. Raises AnimeNotFoundError, SearchInputError."""
         if not liked:
@@ -353,8 +462,11 @@ class SearchEngine:
             p = [list(r.vector[name]) for r in pos if isinstance(r.vector, dict) and r.vector.get(name) is not None]
             n = [list(r.vector[name]) for r in neg if isinstance(r.vector, dict) and r.vector.get(name) is not None]
             if p:
-                query = models.RecommendQuery(recommend=models.RecommendInput(
-                    positive=p, negative=n or None, strategy=models.RecommendStrategy.AVERAGE_VECTOR))
+                query = models.RecommendQuery(
+                    recommend=models.RecommendInput(
+                        positive=p, negative=n or None, strategy=models.RecommendStrategy.AVERAGE_VECTOR
+                    )
+                )
                 legs.append(Leg(name, query, w))
         exclude = [str(r.id) for r in [*pos, *neg]]
         if not include_same_franchise:
@@ -363,13 +475,19 @@ class SearchEngine:
         anchor = None
         if diversify:
             titles = [list(r.vector[TITLE]) for r in pos if isinstance(r.vector, dict) and r.vector.get(TITLE)]
-            anchor = [sum(col) / len(titles) for col in zip(*titles)] if titles else None
+            anchor = [sum(col) / len(titles) for col in zip(*titles, strict=True)] if titles else None
         return await self._run(legs, qfilter, limit, offset, False, self._method(legs, self.settings.fusion), anchor)
 
     # ----- browse, get, stats -------------------------------------------------------------------
     @cached_page
-    async def browse(self, filters: SearchFilters | None = None, sort_by: SortBy = "score", limit: int = 10,
-                     offset: int = 0, facets: Sequence[str] = ()) -> BrowsePage:
+    async def browse(
+        self,
+        filters: SearchFilters | None = None,
+        sort_by: SortBy = "score",
+        limit: int = 10,
+        offset: int = 0,
+        facets: Sequence[str] = (),
+    ) -> BrowsePage:
         """Entries meeting the filters in one payload order (pages are slices of it), with the total and facet
         counts. Raises SearchInputError (bad sort or facet), FilterValueError."""
         self._check_page(limit, offset)
@@ -380,16 +498,24 @@ class SearchEngine:
             raise SearchInputError(f"Unknown facet {bad[0]!r}. Facets: {', '.join(FACET_KEYS)}.")
         qfilter = await self._filter(filters)
         key, direction = SORT_KEYS[sort_by]
-        request = models.QueryRequest(query=models.OrderByQuery(order_by=models.OrderBy(key=key, direction=direction)),
-                                      filter=qfilter, limit=limit, offset=offset, with_payload=HIT_PAYLOAD)
+        request = models.QueryRequest(
+            query=models.OrderByQuery(order_by=models.OrderBy(key=key, direction=direction)),
+            filter=qfilter,
+            limit=limit,
+            offset=offset,
+            with_payload=HIT_PAYLOAD,
+        )
         points = await self.store.query(request)
         total = await self.store.count(qfilter)
-        counts = {f: [FacetValue(value=v, count=c) for v, c in await self.store.facet(f, facet_filter=qfilter)]
-                  for f in facets}
+        counts = {
+            f: [FacetValue(value=v, count=c) for v, c in await self.store.facet(f, facet_filter=qfilter)]
+            for f in facets
+        }
         hits = [AnimeHit.from_payload(p.payload or {}) for p in points]
         hint = None if hits else (_WIDEN if total == 0 else f"Only {total} entries match; lower the offset.")
-        return BrowsePage(results=hits, offset=offset, limit=limit, total=total, sort_by=sort_by, facets=counts,
-                          hint=hint)
+        return BrowsePage(
+            results=hits, offset=offset, limit=limit, total=total, sort_by=sort_by, facets=counts, hint=hint
+        )
 
     @cached_page
     async def get_entry(self, anime: str) -> AnimeEntry:
@@ -405,11 +531,19 @@ class SearchEngine:
         genres = [FacetValue(value=v, count=c) for v, c in await self.store.facet("genres", limit=25)]
         types = [FacetValue(value=v, count=c) for v, c in await self.store.facet("type", limit=10)]
         return DatabaseStats(
-            entries=info.points, vectors_present=info.vectors_present, backend=info.backend,
-            location=info.location, disk_bytes=info.disk_bytes, text_model=meta.get("text_model"),
-            image_model=meta.get("image_model"), text_dim=meta.get("text_dim"), image_dim=meta.get("image_dim"),
-            image_search_available=self.embedder.image_status == "ready", image_search_error=self._image_note(),
-            top_genres=genres, types=types,
+            entries=info.points,
+            vectors_present=info.vectors_present,
+            backend=info.backend,
+            location=info.location,
+            disk_bytes=info.disk_bytes,
+            text_model=meta.get("text_model"),
+            image_model=meta.get("image_model"),
+            text_dim=meta.get("text_dim"),
+            image_dim=meta.get("image_dim"),
+            image_search_available=self.embedder.image_status == "ready",
+            image_search_error=self._image_note(),
+            top_genres=genres,
+            types=types,
         )
 
     def _image_note(self) -> str | None:

@@ -20,23 +20,34 @@ from index.schema import AnimeStatus, AnimeType, Season, SourceMaterial
 MAX_FILTER_VALUES = 50
 
 
-
 class SearchFilters(BaseModel):
     """Exact conditions every result must meet. All fields are optional and combine with AND."""
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
-    genres: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                              description="Genres, e.g. ['Action', 'Sci-Fi']; see genres_mode.")
-    genres_mode: Literal["any", "all"] = Field("any", description="'any': at least one genre matches; 'all': every genre.")
-    exclude_genres: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                                      description="No result has any of these genres.")
-    tags: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                            description="At least one of these tags (enriched entries carry tags).")
-    exclude_tags: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                                    description="No result has any of these tags.")
+    genres: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="Genres, e.g. ['Action', 'Sci-Fi']; see genres_mode.",
+    )
+    genres_mode: Literal["any", "all"] = Field(
+        "any", description="'any': at least one genre matches; 'all': every genre."
+    )
+    exclude_genres: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="No result has any of these genres."
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="At least one of these tags (enriched entries carry tags).",
+    )
+    exclude_tags: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="No result has any of these tags."
+    )
     types: list[AnimeType] = Field(default_factory=list, max_length=10, description="TV, MOVIE, OVA, ONA, SPECIAL, ...")
-    statuses: list[AnimeStatus] = Field(default_factory=list, max_length=4, description="FINISHED, ONGOING, UPCOMING, UNKNOWN.")
+    statuses: list[AnimeStatus] = Field(
+        default_factory=list, max_length=4, description="FINISHED, ONGOING, UPCOMING, UNKNOWN."
+    )
     year_min: int | None = Field(None, ge=1900, le=2100, description="First year aired, at least.")
     year_max: int | None = Field(None, ge=1900, le=2100, description="First year aired, at most.")
     seasons: list[Season] = Field(default_factory=list, max_length=4, description="SPRING, SUMMER, FALL, WINTER.")
@@ -44,18 +55,19 @@ class SearchFilters(BaseModel):
     episodes_max: int | None = Field(None, ge=0, le=100000)
     score_min: float | None = Field(None, ge=0, le=10, description="MyAnimeList score (0-10), at least.")
     studios: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these studios.")
-    source_materials: list[SourceMaterial] = Field(default_factory=list, max_length=10,
-                                                   description="MANGA, ORIGINAL, LIGHT NOVEL, GAME, ...")
+    source_materials: list[SourceMaterial] = Field(
+        default_factory=list, max_length=10, description="MANGA, ORIGINAL, LIGHT NOVEL, GAME, ..."
+    )
     ratings: list[Literal[RATING_CODES]] = Field(  # type: ignore[valid-type]
-        default_factory=list, max_length=6, description="Age ratings (short codes).")
+        default_factory=list, max_length=6, description="Age ratings (short codes)."
+    )
     include_nsfw: bool = Field(False, description="Include adult (hentai) entries; off by default.")
 
     @model_validator(mode="after")
     def _ranges(self) -> SearchFilters:
         if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
             raise ValueError(f"year_min ({self.year_min}) is after year_max ({self.year_max}); swap or widen them")
-        if (self.episodes_min is not None and self.episodes_max is not None
-                and self.episodes_min > self.episodes_max):
+        if self.episodes_min is not None and self.episodes_max is not None and self.episodes_min > self.episodes_max:
             raise ValueError(f"episodes_min ({self.episodes_min}) is above episodes_max ({self.episodes_max})")
         return self
 

@@ -36,7 +36,6 @@ from index.search.intent_words import (
     SortWish,
 )
 
-
 # A query of at most this many words is a wish list: its genre and type words are filters.
 WISH_LIST_MAX_WORDS = 8
 FIRST_ANIME_YEAR = 1917
@@ -50,9 +49,11 @@ _DECADE = re.compile(r"\b(?:(19|20)?(\d)0)['’]?s\b")
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 _YEAR_RANGE = re.compile(r"\b(19\d\d|20\d\d)\s*(?:-|–|to|until|through)\s*(19\d\d|20\d\d)\b")
 _SEASON_YEAR = re.compile(r"\b(winter|spring|summer|fall|autumn)\s+(?:of\s+)?(19\d\d|20\d\d)\b")
-_SOURCE = re.compile(r"\b(?:based on (?:a |an |the )?|adapted from (?:a |an |the )?)(light novels?|web manga|"
-                     r"webtoon|visual novel|video game|manga|novels?|games?|ln)\b"
-                     r"|\b(light novel|manga|visual novel|video game|game|novel)\s+adaptations?\b")
+_SOURCE = re.compile(
+    r"\b(?:based on (?:a |an |the )?|adapted from (?:a |an |the )?)(light novels?|web manga|"
+    r"webtoon|visual novel|video game|manga|novels?|games?|ln)\b"
+    r"|\b(light novel|manga|visual novel|video game|game|novel)\s+adaptations?\b"
+)
 _ORIGINAL = re.compile(r"\b(?:anime[- ]original|original (?:anime|story|series|work)s?)\b")
 _EXPLICIT_YEAR = re.compile(r"\b(?:from|in|aired in|released in|of|during)\s+(19\d\d|20\d\d)\b")
 # Words that make a time a catalogue fact even inside a description ("from the 90s", "aired in 2005"); without
@@ -92,14 +93,30 @@ class QueryReading:
     def softened(self, query: str) -> QueryReading:
         """The same reading with its filters turned into boosts (used when the filters matched nothing)."""
         f = self.filters
-        boosts = [Boost(f"{name} {', '.join(map(str, f[key]))}", name, list(f[key]))
-                  for key, name in (("genres", "genres"), ("tags", "tags"), ("studios", "studios"), ("types", "type"),
-                                    ("seasons", "season"), ("source_materials", "source_material")) if f.get(key)]
+        boosts = [
+            Boost(f"{name} {', '.join(map(str, f[key]))}", name, list(f[key]))
+            for key, name in (
+                ("genres", "genres"),
+                ("tags", "tags"),
+                ("studios", "studios"),
+                ("types", "type"),
+                ("seasons", "season"),
+                ("source_materials", "source_material"),
+            )
+            if f.get(key)
+        ]
         if f.get("year_min") is not None or f.get("year_max") is not None:
-            lo, hi = f.get("year_min") or FIRST_ANIME_YEAR, f.get("year_max") or lo + 10
+            lo = f.get("year_min") or FIRST_ANIME_YEAR
+            hi = f.get("year_max") or lo + 10
             boosts.append(Boost(f"years {lo}-{hi}", "year", list(range(lo, hi + 1))))
-        return QueryReading(text=self.text or query, boosts=[*self.boosts, *boosts], sort=self.sort,
-                            recency=self.recency, phrases=self.phrases, expansions=self.expansions)
+        return QueryReading(
+            text=self.text or query,
+            boosts=[*self.boosts, *boosts],
+            sort=self.sort,
+            recency=self.recency,
+            phrases=self.phrases,
+            expansions=self.expansions,
+        )
 
 
 @dataclass
@@ -118,8 +135,12 @@ class Vocabulary:
         def common(key: str, least: int) -> set[str]:
             return {str(v) for v, n in facets.get(key, {}).items() if n >= least}
 
-        return cls(genres=common("genres", MIN_ENTRIES), tags=common("tags", MIN_ENTRIES),
-                   studios=common("studios", 2), max_year=max(years, default=2030))
+        return cls(
+            genres=common("genres", MIN_ENTRIES),
+            tags=common("tags", MIN_ENTRIES),
+            studios=common("studios", 2),
+            max_year=max(years, default=2030),
+        )
 
     @cached_property
     def studio_phrases(self) -> list[tuple[str, str]]:
@@ -168,7 +189,7 @@ class _Words:
             return -1
         n = len(parts)
         for i in range(len(self.words) - n + 1):
-            if self.words[i:i + n] == parts and not any(self.used[i:i + n]):
+            if self.words[i : i + n] == parts and not any(self.used[i : i + n]):
                 return i
         return -1
 
@@ -186,7 +207,7 @@ class _Words:
 
     def rest(self) -> str:
         """The unread words in order, without filler at either end; empty when only filler is left."""
-        left = [w for w, u, k in zip(self.words, self.used, self.kept) if k or not u]
+        left = [w for w, u, k in zip(self.words, self.used, self.kept, strict=True) if k or not u]
         while left and left[0] in FILLER:
             left.pop(0)
         while left and left[-1] in FILLER:
@@ -218,7 +239,7 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
 
     def aired(m: re.Match[str]) -> bool:
         """A time is a fact in a wish list, or after 'from', 'aired in'... in a description."""
-        return wish_list or bool(_AIRED.search(lowered[max(0, m.start() - 24):m.start()]))
+        return wish_list or bool(_AIRED.search(lowered[max(0, m.start() - 24) : m.start()]))
 
     if (m := _SEASON_YEAR.search(lowered)) and aired(m):
         year = int(m.group(2))

@@ -55,34 +55,57 @@ def fused_request(
     depth = prefetch_limit(settings, limit, offset)
     if diversify_anchor is not None:
         # MMR re-ranks the fused candidates for variety (e.g. not ten seasons of one franchise).
-        inner = fused_request(legs, settings=settings, query_filter=query_filter, limit=depth, offset=0,
-                              with_payload=False, formula=formula, extra_candidates=extra_candidates)
+        inner = fused_request(
+            legs,
+            settings=settings,
+            query_filter=query_filter,
+            limit=depth,
+            offset=0,
+            with_payload=False,
+            formula=formula,
+            extra_candidates=extra_candidates,
+        )
         return models.QueryRequest(
-            prefetch=[models.Prefetch(prefetch=inner.prefetch, query=inner.query, using=inner.using,
-                                      filter=query_filter, limit=depth)],
-            query=models.NearestQuery(nearest=diversify_anchor,
-                                      mmr=models.Mmr(diversity=settings.mmr_diversity, candidates_limit=depth)),
-            using=TITLE, filter=query_filter, limit=limit, offset=offset, with_payload=with_payload,
+            prefetch=[
+                models.Prefetch(
+                    prefetch=inner.prefetch, query=inner.query, using=inner.using, filter=query_filter, limit=depth
+                )
+            ],
+            query=models.NearestQuery(
+                nearest=diversify_anchor, mmr=models.Mmr(diversity=settings.mmr_diversity, candidates_limit=depth)
+            ),
+            using=TITLE,
+            filter=query_filter,
+            limit=limit,
+            offset=offset,
+            with_payload=with_payload,
         )
     if formula is not None:
-        inner = fused_request(legs, settings=settings, query_filter=query_filter, limit=depth, offset=0,
-                              with_payload=False)
-        stages = [models.Prefetch(prefetch=inner.prefetch, query=inner.query, using=inner.using, filter=query_filter,
-                                  limit=depth), *extra_candidates]
-        return models.QueryRequest(prefetch=stages, query=formula, filter=query_filter, limit=limit, offset=offset,
-                                   with_payload=with_payload)
+        inner = fused_request(
+            legs, settings=settings, query_filter=query_filter, limit=depth, offset=0, with_payload=False
+        )
+        stages = [
+            models.Prefetch(
+                prefetch=inner.prefetch, query=inner.query, using=inner.using, filter=query_filter, limit=depth
+            ),
+            *extra_candidates,
+        ]
+        return models.QueryRequest(
+            prefetch=stages, query=formula, filter=query_filter, limit=limit, offset=offset, with_payload=with_payload
+        )
     if len(legs) == 1:
         leg = legs[0]
-        return models.QueryRequest(query=leg.query, using=leg.using, filter=query_filter,
-                                   limit=limit, offset=offset, with_payload=with_payload)
-    prefetch = [models.Prefetch(query=leg.query, using=leg.using, filter=query_filter, limit=depth)
-                for leg in legs]
+        return models.QueryRequest(
+            query=leg.query, using=leg.using, filter=query_filter, limit=limit, offset=offset, with_payload=with_payload
+        )
+    prefetch = [models.Prefetch(query=leg.query, using=leg.using, filter=query_filter, limit=depth) for leg in legs]
     if settings.fusion == "dbsf":
         fusion: models.Query = models.FusionQuery(fusion=models.Fusion.DBSF)
     else:
         fusion = models.RrfQuery(rrf=models.Rrf(k=settings.rrf_k, weights=[leg.weight for leg in legs]))
-    return models.QueryRequest(prefetch=prefetch, query=fusion, filter=query_filter, limit=limit, offset=offset,
-                               with_payload=with_payload)
+    return models.QueryRequest(
+        prefetch=prefetch, query=fusion, filter=query_filter, limit=limit, offset=offset, with_payload=with_payload
+    )
 
 
 def candidates_of(ids: list[str], leg: Leg, query_filter: models.Filter | None) -> models.Prefetch:
@@ -91,23 +114,41 @@ def candidates_of(ids: list[str], leg: Leg, query_filter: models.Filter | None) 
     return models.Prefetch(query=leg.query, using=leg.using, filter=only, limit=len(ids))
 
 
-def ordered_request(order_key: str, formula: models.FormulaQuery, *, settings: SearchSettings,
-                    query_filter: models.Filter | None, limit: int, offset: int,
-                    with_payload: bool | list[str]) -> models.QueryRequest:
+def ordered_request(
+    order_key: str,
+    formula: models.FormulaQuery,
+    *,
+    settings: SearchSettings,
+    query_filter: models.Filter | None,
+    limit: int,
+    offset: int,
+    with_payload: bool | list[str],
+) -> models.QueryRequest:
     """For a query of facts alone ("top rated movies"): the entries first in ``order_key`` under the filter,
     re-scored by the formula (which then carries no ``$score``)."""
     depth = prefetch_limit(settings, limit, offset)
     order = models.OrderByQuery(order_by=models.OrderBy(key=order_key, direction=models.Direction.DESC))
-    return models.QueryRequest(prefetch=[models.Prefetch(query=order, filter=query_filter, limit=depth)],
-                               query=formula, filter=query_filter, limit=limit, offset=offset,
-                               with_payload=with_payload)
+    return models.QueryRequest(
+        prefetch=[models.Prefetch(query=order, filter=query_filter, limit=depth)],
+        query=formula,
+        filter=query_filter,
+        limit=limit,
+        offset=offset,
+        with_payload=with_payload,
+    )
 
 
 def explain_requests(legs: Sequence[Leg], point_ids: list[str]) -> list[models.QueryRequest]:
     """Per-vector scores of the given points: one exact request per leg restricted to those ids."""
     only = models.Filter(must=[models.HasIdCondition(has_id=point_ids)])
     return [
-        models.QueryRequest(query=leg.query, using=leg.using, filter=only, limit=len(point_ids),
-                            with_payload=False, params=models.SearchParams(exact=True))
+        models.QueryRequest(
+            query=leg.query,
+            using=leg.using,
+            filter=only,
+            limit=len(point_ids),
+            with_payload=False,
+            params=models.SearchParams(exact=True),
+        )
         for leg in legs
     ]

@@ -48,8 +48,9 @@ def prior_factor(settings: SearchSettings, short_query: bool = False) -> list[An
     if settings.quality_prior:
         terms.append(_times(settings.quality_prior * scale / 10, "score_avg"))
     if settings.main_entry_prior:
-        terms.append(_times(settings.main_entry_prior * scale,
-                            models.Filter(must_not=[_condition("type", SIDE_TYPES)])))
+        terms.append(
+            _times(settings.main_entry_prior * scale, models.Filter(must_not=[_condition("type", SIDE_TYPES)]))
+        )
     return terms
 
 
@@ -66,18 +67,34 @@ def reading_terms(settings: SearchSettings, reading: QueryReading | None, latest
     elif reading.sort == "hidden_gems":
         terms += [_times(w / 10, "score_avg"), _times(-w / 2, "popularity")]
     if reading.recency == "recent":
-        terms.append(_times(settings.fact_boost * 2, models.ExpDecayExpression(exp_decay=models.DecayParamsExpression(
-            x="year", target=latest_year, scale=RECENT_SCALE_YEARS))))
+        terms.append(
+            _times(
+                settings.fact_boost * 2,
+                models.ExpDecayExpression(
+                    exp_decay=models.DecayParamsExpression(x="year", target=latest_year, scale=RECENT_SCALE_YEARS)
+                ),
+            )
+        )
     elif reading.recency == "old":
-        terms.append(_times(settings.fact_boost * 2, models.Filter(must=[
-            models.FieldCondition(key="year", range=models.Range(gte=1900, lt=2000))])))
+        terms.append(
+            _times(
+                settings.fact_boost * 2,
+                models.Filter(must=[models.FieldCondition(key="year", range=models.Range(gte=1900, lt=2000))]),
+            )
+        )
     for boost in reading.boosts:
         terms.append(_times(settings.fact_boost, _condition(boost.field, boost.values)))
     return terms
 
 
-def ranking_formula(settings: SearchSettings, *, priors: list[Any], reading: list[Any] = (),
-                    titles: TitleMatches | None = None, with_score: bool = True) -> models.FormulaQuery | None:
+def ranking_formula(
+    settings: SearchSettings,
+    *,
+    priors: list[Any],
+    reading: list[Any] = (),
+    titles: TitleMatches | None = None,
+    with_score: bool = True,
+) -> models.FormulaQuery | None:
     """(fused score, or the prefix-title constant) x (1 + priors) + title boosts + the reading's wishes.
 
     Without ``with_score`` (a query of facts alone) the entries are ranked by priors and wishes only.
@@ -97,7 +114,7 @@ def name_phrases(text: str) -> list[str]:
     """Word runs of the text that may be a person's or character's name: two to four words, or one
     distinctive word when the text is one or two words ("Milkit"), normalised like stored names."""
     words = normalise_title(text).split()
-    runs = [" ".join(words[i:i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)]
+    runs = [" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)]
     if len(words) <= 2:
         runs += [w for w in words if len(w) >= 4]
     return list(dict.fromkeys(runs))[:MAX_NAME_PHRASES]
@@ -130,8 +147,9 @@ def _title_base(settings: SearchSettings, titles: TitleMatches | None) -> Any:
     if replaced:
         base = models.SumExpression(sum=["$score", *replaced])
     if titles.fuzzy and settings.title_fuzzy_boost:
-        floors = [_times(round(settings.title_fuzzy_boost * (0.5 + 0.5 * closeness), 4),
-                         models.HasIdCondition(has_id=[pid]))
-                  for pid, closeness in sorted(titles.fuzzy.items(), key=lambda kv: -kv[1])[:10]]
+        floors = [
+            _times(round(settings.title_fuzzy_boost * (0.5 + 0.5 * closeness), 4), models.HasIdCondition(has_id=[pid]))
+            for pid, closeness in sorted(titles.fuzzy.items(), key=lambda kv: -kv[1])[:10]
+        ]
         base = models.MaxExpression(max=[base, models.SumExpression(sum=floors)])
     return base

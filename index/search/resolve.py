@@ -51,7 +51,7 @@ class _TitleIndex:
         """Ids of titles with ``phrase`` inside them at word boundaries (not at the start)."""
         needle = f" {phrase} "
         out: list[str] = []
-        for title, padded in zip(self.unique, self.padded):
+        for title, padded in zip(self.unique, self.padded, strict=True):
             if needle in padded and not title.startswith(phrase):
                 out += self.ids_of[title]
                 if len(out) >= cap:
@@ -131,7 +131,9 @@ class AnimeResolver:
             best = max(records, key=lambda r: (r.payload or {}).get("members") or 0)
             return await self._fetch(str(best.id), with_vectors)
         titles = await self._title_cache()
-        match = process.extractOne(norm, [t for t, _ in titles], scorer=fuzz.token_sort_ratio, score_cutoff=self._cutoff)
+        match = process.extractOne(
+            norm, [t for t, _ in titles], scorer=fuzz.token_sort_ratio, score_cutoff=self._cutoff
+        )
         if match is not None:
             return await self._fetch(titles[match[2]][1], with_vectors)
         close = process.extract(norm, [t for t, _ in titles], scorer=fuzz.token_sort_ratio, limit=5)

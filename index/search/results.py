@@ -8,13 +8,23 @@ from pydantic import BaseModel, Field
 
 from index.payload_fields import ENTRY_KEY, IMAGE_URL_KEY, SYNOPSIS_SHORT_KEY
 
-
 # The payload a hit is built from (nested paths select parts of the stored entry). Searches ask for
 # these instead of the whole payload: a fully enriched entry is tens of kilobytes per result that the
 # engine would copy into Python objects only for from_payload to drop.
 HIT_PAYLOAD: list[str] = [
-    "anime_id", "title", "type", "year", "season", "episodes", "score", SYNOPSIS_SHORT_KEY, IMAGE_URL_KEY,
-    f"{ENTRY_KEY}.id", f"{ENTRY_KEY}.title", f"{ENTRY_KEY}.title_english", f"{ENTRY_KEY}.genres",
+    "anime_id",
+    "title",
+    "type",
+    "year",
+    "season",
+    "episodes",
+    "score",
+    SYNOPSIS_SHORT_KEY,
+    IMAGE_URL_KEY,
+    f"{ENTRY_KEY}.id",
+    f"{ENTRY_KEY}.title",
+    f"{ENTRY_KEY}.title_english",
+    f"{ENTRY_KEY}.genres",
     f"{ENTRY_KEY}.staff_data.studios",
 ]
 
@@ -34,9 +44,12 @@ class AnimeHit(BaseModel):
     studios: list[str] = Field(default_factory=list)
     synopsis: str | None = Field(None, description="The synopsis, shortened.")
     image_url: str | None = None
-    relevance: float | None = Field(None, description="Fused relevance score (higher is better; scale depends on fusion).")
+    relevance: float | None = Field(
+        None, description="Fused relevance score (higher is better; scale depends on fusion)."
+    )
     vector_scores: dict[str, float] | None = Field(
-        None, description="With explain=true: cosine similarity per named vector that produced the result.")
+        None, description="With explain=true: cosine similarity per named vector that produced the result."
+    )
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], relevance: float | None = None) -> AnimeHit:
@@ -64,14 +77,19 @@ class InterpretedQuery(BaseModel):
     """How the words of a query were read, so the caller can see it and correct course."""
 
     text: str = Field(description="The words searched by meaning (empty when the query held only facts).")
-    filters: dict[str, Any] = Field(default_factory=dict, description=(
-        "Filters read from the words (an explicit filters argument wins field by field)."))
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description=("Filters read from the words (an explicit filters argument wins field by field)."),
+    )
     sort: str | None = Field(None, description="Wished order: score ('best'), popularity ('popular'), hidden_gems.")
     boosts: list[str] = Field(default_factory=list, description="Soft preferences added to the ranking.")
     title_matches: int = Field(0, description="Entries whose title matches the words (ranked first).")
     phrases: list[str] = Field(default_factory=list, description="The words read as facts or wishes.")
-    relaxed: bool = Field(False, description="True when nothing met the filters read from the words, so they were "
-                                            "applied as preferences instead.")
+    relaxed: bool = Field(
+        False,
+        description="True when nothing met the filters read from the words, so they were "
+        "applied as preferences instead.",
+    )
 
     def summary(self) -> str:
         """One short line for the text rendering."""
@@ -97,7 +115,8 @@ class SearchPage(BaseModel):
     hint: str | None = Field(None, description="Set when nothing matched: how to widen the search.")
     method: str | None = Field(None, description="How the ranking was produced (vectors and fusion).")
     interpreted_as: InterpretedQuery | None = Field(
-        None, description="search_anime: how the query's words were read (filters, order, boosts, text).")
+        None, description="search_anime: how the query's words were read (filters, order, boosts, text)."
+    )
 
 
 class FacetValue(BaseModel):

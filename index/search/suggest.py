@@ -41,8 +41,14 @@ FACET_CACHE_SECONDS = 60.0
 FUZZY_TIER = 4
 
 _ID_LIKE = re.compile(r"^[a-z]+-\d+$")  # a typed id in a title field ("k-on" is a title)
-_DISPLAY = [f"{ENTRY_KEY}.title", f"{ENTRY_KEY}.title_english", f"{ENTRY_KEY}.title_japanese",
-            f"{ENTRY_KEY}.synonyms", "anime_id", "members"]
+_DISPLAY = [
+    f"{ENTRY_KEY}.title",
+    f"{ENTRY_KEY}.title_english",
+    f"{ENTRY_KEY}.title_japanese",
+    f"{ENTRY_KEY}.synonyms",
+    "anime_id",
+    "members",
+]
 
 
 @dataclass
@@ -113,7 +119,9 @@ class _TitleList:
         if len(best) < want:
             words = norm.split()
             anchor = max(words, key=len)
-            starts = self._occurrences(" " + anchor, LITERAL_SCAN_CAP) + self._occurrences("\n" + anchor, LITERAL_SCAN_CAP)
+            starts = self._occurrences(" " + anchor, LITERAL_SCAN_CAP) + self._occurrences(
+                "\n" + anchor, LITERAL_SCAN_CAP
+            )
             for i in set(starts):
                 spaced = " " + self.norms[i]
                 if all(" " + w in spaced for w in words):
@@ -123,13 +131,16 @@ class _TitleList:
         total = len(best)
         if total < FUZZY_WHEN_FEWER and len(norm) >= 3:
             heads = [t[: len(norm)] for t in self.norms]
-            for _, _score, i in process.extract(norm, heads, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
-                                                limit=want * 2):
+            for _, _score, i in process.extract(
+                norm, heads, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=want * 2
+            ):
                 if self.ids[i] not in best:
                     best[self.ids[i]] = (FUZZY_TIER, self.norms[i])
                     total += 1
-        literal = sorted((kv for kv in best.items() if kv[1][0] < FUZZY_TIER),
-                         key=lambda kv: (kv[1][0], -self.members.get(kv[0], 0), len(kv[1][1])))
+        literal = sorted(
+            (kv for kv in best.items() if kv[1][0] < FUZZY_TIER),
+            key=lambda kv: (kv[1][0], -self.members.get(kv[0], 0), len(kv[1][1])),
+        )
         ordered = (literal + [kv for kv in best.items() if kv[1][0] == FUZZY_TIER])[:want]  # close ones by closeness
         return [(tier, title, pid) for pid, (tier, title) in ordered], total
 
@@ -162,17 +173,26 @@ class Suggester:
                 for r in records:
                     payload = r.payload or {}
                     entry = payload.get(ENTRY_KEY) or {}
-                    spellings = [entry.get("title"), entry.get("title_english"), entry.get("title_japanese"),
-                                 *(entry.get("synonyms") or [])]
-                    entries[str(r.id)] = _Entry(anime_id=str(payload.get("anime_id") or ""),
-                                                members=int(payload.get("members") or 0),
-                                                titles=tuple(t for t in spellings if t))
+                    spellings = [
+                        entry.get("title"),
+                        entry.get("title_english"),
+                        entry.get("title_japanese"),
+                        *(entry.get("synonyms") or []),
+                    ]
+                    entries[str(r.id)] = _Entry(
+                        anime_id=str(payload.get("anime_id") or ""),
+                        members=int(payload.get("members") or 0),
+                        titles=tuple(t for t in spellings if t),
+                    )
                 if offset is None:
                     break
             self._entries = entries
             self._popular = sorted(entries.values(), key=lambda e: (-e.members, e.anime_id))
-            self._titles = _TitleList(pairs, {pid: e.members for pid, e in entries.items()},
-                                      {pid: normalise_title(e.titles[0]) for pid, e in entries.items() if e.titles})
+            self._titles = _TitleList(
+                pairs,
+                {pid: e.members for pid, e in entries.items()},
+                {pid: normalise_title(e.titles[0]) for pid, e in entries.items() if e.titles},
+            )
         return self._titles
 
     async def titles(self, text: str, limit: int = COMPLETION_LIMIT) -> Suggestions:
@@ -203,20 +223,29 @@ class Suggester:
             return Suggestions(values=values, total=len(self._popular))
         ranked, total = titles.ranked(norm, limit)
         found = [(self._entries.get(pid), title) for _, title, pid in ranked]
-        values = list(dict.fromkeys(e.anime_id if as_ids else _spelling(e, title) for e, title in found
-                                    if e is not None and e.titles))
+        values = list(
+            dict.fromkeys(
+                e.anime_id if as_ids else _spelling(e, title) for e, title in found if e is not None and e.titles
+            )
+        )
         return Suggestions(values=values[:limit], total=max(total, len(values)))
 
-    async def facet(self, key: str, text: str, limit: int = COMPLETION_LIMIT,
-                    chosen: dict[str, str | int] | None = None) -> Suggestions:
+    async def facet(
+        self, key: str, text: str, limit: int = COMPLETION_LIMIT, chosen: dict[str, str | int] | None = None
+    ) -> Suggestions:
         """Stored values of a payload key (genres, tags, studios, type, season, year) matching ``text``:
         starts with it, a word starts with it, contains it, then close spellings; most used first.
         ``chosen`` (payload key -> stored value, e.g. {"season": "FALL", "year": 1998}) keeps to the values
         that occur with the arguments already picked, unless none do (a half-typed pick)."""
         values = await self._facet_values(key)
         if chosen:
-            within = models.Filter(must=[models.FieldCondition(key=k, match=models.MatchValue(value=v))
-                                         for k, v in chosen.items() if k != key])
+            within = models.Filter(
+                must=[
+                    models.FieldCondition(key=k, match=models.MatchValue(value=v))
+                    for k, v in chosen.items()
+                    if k != key
+                ]
+            )
             narrowed = [(str(v), c) for v, c in await self._engine.store.facet(key, facet_filter=within, limit=100_000)]
             values = sorted(narrowed, key=lambda vc: -vc[1]) or values
         typed = " ".join(text.casefold().split())
@@ -234,8 +263,9 @@ class Suggester:
         found = {v for _, _, v in tiers}
         if len(tiers) < FUZZY_WHEN_FEWER and len(typed) >= 3:
             names = [v for v, _ in values if v not in found]
-            close = process.extract(typed, [n.casefold() for n in names], scorer=fuzz.WRatio,
-                                    score_cutoff=FUZZY_CUTOFF, limit=limit)
+            close = process.extract(
+                typed, [n.casefold() for n in names], scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit
+            )
             tiers += [(3, -int(score), names[i]) for _, score, i in close]
         tiers.sort()
         return Suggestions(values=[v for _, _, v in tiers[:limit]], total=len(tiers))

@@ -39,10 +39,18 @@ class SearchSettings(BaseSettings):
     description_weights: dict[str, float] | None = Field(
         default_factory=lambda: {TITLE: 1.0, LEXICAL: 0.85},
         description="Vector -> weight for a long query (a description, more than 8 words); null: default_weights "
-                    "(JSON).")
+        "(JSON).",
+    )
     similar_weights: dict[str, float] = Field(
-        default_factory=lambda: {TITLE: 1.0, GENRE: 0.8, CHARACTER: 0.5, STAFF: 0.4, "related_vector": 0.6,
-                                 "franchise_vector": 0.3, "image_vector": 0.3},
+        default_factory=lambda: {
+            TITLE: 1.0,
+            GENRE: 0.8,
+            CHARACTER: 0.5,
+            STAFF: 0.4,
+            "related_vector": 0.6,
+            "franchise_vector": 0.3,
+            "image_vector": 0.3,
+        },
         description="Vector -> weight for find_similar_anime/recommend_anime with aspect 'overall' (JSON).",
     )
     # 1.2 (the same 1 : 0.85 ratio as the default search's BM25 : dense): an aspect search names people or
@@ -53,40 +61,58 @@ class SearchSettings(BaseSettings):
     # is arbitrary (it flipped between runs), at 1.2 Bebop is 1st. "Vicious and Julia" (characters) ranks it 1st
     # at every weight.
     aspect_lexical_weight: float = Field(
-        1.2, description="Weight of exact-word BM25 beside the named aspects' vectors (names of staff, characters).")
+        1.2, description="Weight of exact-word BM25 beside the named aspects' vectors (names of staff, characters)."
+    )
     prefetch_multiplier: int = Field(4, description="Growth factor of the candidate tiers past prefetch_min.")
     prefetch_min: int = Field(100, description="Candidates per vector for results up to this rank (first tier).")
     max_query_chars: int = Field(2000, description="Longest query text accepted.")
     max_limit: int = Field(50, description="Largest page size.")
     max_offset: int = Field(1000, description="Deepest offset.")
-    mmr_diversity: float = Field(0.5, description="MMR diversity when diversify=true (0 relevance only, 1 diversity only).")
+    mmr_diversity: float = Field(
+        0.5, description="MMR diversity when diversify=true (0 relevance only, 1 diversity only)."
+    )
     fuzzy_title_cutoff: float = Field(85.0, description="Minimum rapidfuzz score (0-100) for a fuzzy title match.")
     # Ranking beyond word match (index/search/ranking.py), by a Qdrant score formula: the fused score times
     # (1 + priors), plus title boosts and wishes. The fused RRF score of a result is about 0.1-0.6 (k=2), so the
     # additive boosts are on that scale.
     interpret_queries: bool = Field(
-        True, description="Read facts and wishes in the query (decades, types, genres, studios, 'best') and match "
-                          "titles; the interpret tool argument turns it off per call.")
+        True,
+        description="Read facts and wishes in the query (decades, types, genres, studios, 'best') and match "
+        "titles; the interpret tool argument turns it off per call.",
+    )
     popularity_prior: float = Field(
-        0.3, description="Weight of the 0-1 popularity prior (log members, else sites listing the entry) in the "
-                         "factor that multiplies the word-match score.")
+        0.3,
+        description="Weight of the 0-1 popularity prior (log members, else sites listing the entry) in the "
+        "factor that multiplies the word-match score.",
+    )
     short_query_prior_scale: float = Field(
-        1.5, description="Priors weigh this much more for a short query (a title, an idea, a wish list), where "
-                         "many entries match the words about as well; a long description decides by its words.")
+        1.5,
+        description="Priors weigh this much more for a short query (a title, an idea, a wish list), where "
+        "many entries match the words about as well; a long description decides by its words.",
+    )
     quality_prior: float = Field(0.1, description="Weight of the mean score (0-10, divided by 10) in the factor.")
     main_entry_prior: float = Field(
-        0.2, description="Factor weight for entries that are not OVAs, specials, music videos or promos.")
+        0.2, description="Factor weight for entries that are not OVAs, specials, music videos or promos."
+    )
     title_exact_boost: float = Field(
-        2.0, description="Word-match score given to entries whose title or synonym is exactly the query (above any "
-                         "fused score, so they rank first, ordered by the priors).")
+        2.0,
+        description="Word-match score given to entries whose title or synonym is exactly the query (above any "
+        "fused score, so they rank first, ordered by the priors).",
+    )
     title_prefix_boost: float = Field(
-        0.6, description="Word-match score given to entries whose title starts with or holds the query's words.")
+        0.6, description="Word-match score given to entries whose title starts with or holds the query's words."
+    )
     title_fuzzy_boost: float = Field(
-        1.0, description="Word-match floor of a title within typos (half of it at the cutoff, all of it at 100).")
-    title_fuzzy_cutoff: float = Field(80.0, description="Minimum rapidfuzz ratio (0-100) of a typed title to a "
-                                                         "stored one to count as a misspelling of it.")
+        1.0, description="Word-match floor of a title within typos (half of it at the cutoff, all of it at 100)."
+    )
+    title_fuzzy_cutoff: float = Field(
+        80.0,
+        description="Minimum rapidfuzz ratio (0-100) of a typed title to a stored one to count as a misspelling of it.",
+    )
     people_boost: float = Field(
-        0.5, description="Added when the words name one of an entry's characters, staff or voice actors.")
+        0.5, description="Added when the words name one of an entry's characters, staff or voice actors."
+    )
     fact_boost: float = Field(0.1, description="Added per fact a long query names but does not filter on.")
     wish_weight: float = Field(
-        0.5, description="Weight of the wished order ('best': score, 'popular': popularity) beside relevance.")
+        0.5, description="Weight of the wished order ('best': score, 'popular': popularity) beside relevance."
+    )

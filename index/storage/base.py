@@ -127,7 +127,9 @@ class VectorStore(Protocol):
     async def count(self, count_filter: models.Filter | None = None) -> int:
         """The exact number of points matching the filter (all points without one)."""
 
-    async def facet(self, key: str, *, facet_filter: models.Filter | None = None, limit: int = 20) -> list[tuple[Any, int]]:
+    async def facet(
+        self, key: str, *, facet_filter: models.Filter | None = None, limit: int = 20
+    ) -> list[tuple[Any, int]]:
         """Value counts of one payload key among the points matching the filter: at most ``limit``
         (value, count) pairs, most frequent first (exact counts). A key without a keyword, integer or
         bool index raises StoreError."""

@@ -71,6 +71,7 @@ SCHEMA_VERSION = 1
 #: Keys of the meta record written by the storage layer itself (the rest is CollectionSpec.meta).
 META_OWN_KEYS = ("schema_version", "text_dim", "image_dim", "lexical")
 
+
 @dataclass(frozen=True)
 class VectorLayout:
     """How one dense named vector is stored and searched."""
@@ -98,12 +99,33 @@ FULL_SCAN_POINTS = 50_000
 #: Filters keeping at most this share of the points walk the graph with ACORN (see module docstring).
 ACORN_MAX_SELECTIVITY = 0.9
 
-_HIGH = dict(on_disk=False, hnsw_m=16, ef_construct=200, full_scan_points=FULL_SCAN_POINTS, quantization="int8",
-             oversampling=2.0, hnsw_ef=128)
-_MEDIUM = dict(on_disk=True, hnsw_m=16, ef_construct=100, full_scan_points=FULL_SCAN_POINTS, quantization="int8",
-               oversampling=2.0, hnsw_ef=128)
-_LOW = dict(on_disk=True, hnsw_m=0, ef_construct=100, full_scan_points=FULL_SCAN_POINTS, quantization="int8",
-            oversampling=3.0, hnsw_ef=None)
+_HIGH = dict(
+    on_disk=False,
+    hnsw_m=16,
+    ef_construct=200,
+    full_scan_points=FULL_SCAN_POINTS,
+    quantization="int8",
+    oversampling=2.0,
+    hnsw_ef=128,
+)
+_MEDIUM = dict(
+    on_disk=True,
+    hnsw_m=16,
+    ef_construct=100,
+    full_scan_points=FULL_SCAN_POINTS,
+    quantization="int8",
+    oversampling=2.0,
+    hnsw_ef=128,
+)
+_LOW = dict(
+    on_disk=True,
+    hnsw_m=0,
+    ef_construct=100,
+    full_scan_points=FULL_SCAN_POINTS,
+    quantization="int8",
+    oversampling=3.0,
+    hnsw_ef=None,
+)
 _BY_PRIORITY: dict[Priority, dict[str, Any]] = {Priority.HIGH: _HIGH, Priority.MEDIUM: _MEDIUM, Priority.LOW: _LOW}
 
 #: Sparse lexical vector: kept in RAM (small), full scan below this many KB of postings.
@@ -149,7 +171,9 @@ def check_facet_key(key: str) -> None:
     kind = PAYLOAD_INDEXES.get(key)
     if kind not in FACET_KINDS:
         usable = ", ".join(k for k, v in PAYLOAD_INDEXES.items() if v in FACET_KINDS)
-        raise StoreError(f"cannot count values of payload key {key!r} (index: {kind and kind.value}); facet keys: {usable}")
+        raise StoreError(
+            f"cannot count values of payload key {key!r} (index: {kind and kind.value}); facet keys: {usable}"
+        )
 
 
 def check_order_key(key: str) -> None:
@@ -157,7 +181,9 @@ def check_order_key(key: str) -> None:
     kind = PAYLOAD_INDEXES.get(key)
     if kind not in ORDER_KINDS:
         usable = ", ".join(k for k, v in PAYLOAD_INDEXES.items() if v in ORDER_KINDS)
-        raise StoreError(f"cannot order by payload key {key!r} (index: {kind and kind.value}); orderable keys: {usable}")
+        raise StoreError(
+            f"cannot order by payload key {key!r} (index: {kind and kind.value}); orderable keys: {usable}"
+        )
 
 
 # ---------------------------------------------------------------------------- meta
@@ -166,7 +192,9 @@ def check_order_key(key: str) -> None:
 def collection_meta(spec: CollectionSpec) -> dict[str, Any]:
     """The record stored with the collection: models (spec.meta), dimensions, schema, tokeniser."""
     record: dict[str, Any] = dict(spec.meta)
-    record.update(schema_version=SCHEMA_VERSION, text_dim=spec.text_dim, image_dim=spec.image_dim, lexical=LEXICAL_SIGNATURE)
+    record.update(
+        schema_version=SCHEMA_VERSION, text_dim=spec.text_dim, image_dim=spec.image_dim, lexical=LEXICAL_SIGNATURE
+    )
     return _normalised(record)
 
 
@@ -236,8 +264,8 @@ def prepare_request(
 
     Every stage that searches a dense vector without explicit ``params`` gets that
     vector's default search parameters (with ACORN when the stage is filtered); every
-    ``OrderByQuery`` must name an integer or float key (Qdrant cannot order by keyword, and the in-process test stand-in would
-    not say so).
+    ``OrderByQuery`` must name an integer or float key (Qdrant cannot order by keyword, and the in-process
+    test stand-in would not say so).
     """
     update: dict[str, Any] = {}
     query = request.query

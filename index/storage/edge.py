@@ -76,7 +76,9 @@ def edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
     return qe.EdgeConfig(
         vectors={name: _vector_params(layout) for name, layout in vector_layouts(spec).items()},
         sparse_vectors={
-            LEXICAL: qe.EdgeSparseVectorParams(full_scan_threshold=LEXICAL_FULL_SCAN_THRESHOLD, modifier=qe.Modifier.Idf)
+            LEXICAL: qe.EdgeSparseVectorParams(
+                full_scan_threshold=LEXICAL_FULL_SCAN_THRESHOLD, modifier=qe.Modifier.Idf
+            )
         },
     )
 
@@ -109,6 +111,7 @@ def _index_schema(key: str, kind: IndexKind) -> Any:
 
 class EdgeStore(EdgeShardAccess):
     """VectorStore on an embedded Qdrant Edge shard in ``directory``."""
+
     @property
     def _shard_dir(self) -> Path:
         return self.directory / SHARD_DIR

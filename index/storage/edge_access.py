@@ -11,9 +11,10 @@ every write is flushed before it returns, so a crash loses nothing already ackno
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import qdrant_edge as qe
@@ -58,7 +59,6 @@ class EdgeShardAccess:
         self._idle: anyio.Event | None = None
         self._dirty = False  # points written since the last optimize()
 
-
     # -- running engine calls
 
     def _require(self) -> qe.EdgeShard:
@@ -78,6 +78,7 @@ class EdgeShardAccess:
 
     async def _write(self, fn: Callable[[qe.EdgeShard], T], *, flush: bool = True) -> T:
         async with self._write_lock:
+
             def step(shard: qe.EdgeShard) -> T:
                 result = fn(shard)
                 if flush:
@@ -177,7 +178,8 @@ class EdgeShardAccess:
             return s.query_batch(qe.QueryBatchRequest([self._translate(s, r) for r in requests]))
 
         batches = await self._read(run)
-        return [[pts.scored_point_out(p, r.with_vector) for p in points] for points, r in zip(batches, requests)]
+        pairs = zip(batches, requests, strict=True)
+        return [[pts.scored_point_out(p, r.with_vector) for p in points] for points, r in pairs]
 
     async def scroll(
         self,
@@ -243,4 +245,3 @@ class EdgeShardAccess:
             location=str(self.directory),
             meta=dict(self._meta or {}),
         )
-

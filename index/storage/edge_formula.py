@@ -23,8 +23,15 @@ _DECAYS: dict[type, tuple[str, Any]] = {
     models.ExpDecayExpression: ("exp_decay", qe.DecayKind.Exp),
     models.GaussDecayExpression: ("gauss_decay", qe.DecayKind.Gauss),
 }
-_CONDITIONS = (models.FieldCondition, models.IsEmptyCondition, models.IsNullCondition, models.HasIdCondition,
-               models.HasVectorCondition, models.NestedCondition, models.Filter)
+_CONDITIONS = (
+    models.FieldCondition,
+    models.IsEmptyCondition,
+    models.IsNullCondition,
+    models.HasIdCondition,
+    models.HasVectorCondition,
+    models.NestedCondition,
+    models.Filter,
+)
 
 
 def formula_in(query: models.FormulaQuery, condition_in: ConditionIn) -> qe.Formula:

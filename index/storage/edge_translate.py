@@ -24,7 +24,8 @@ index.storage.edge_formula.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import qdrant_edge as qe
@@ -62,7 +63,12 @@ def params_in(p: models.SearchParams | None) -> qe.SearchParams | None:
     elif p.idf is not None and p.idf != models.IdfScope.GLOBAL:
         raise unsupported(f"idf scope {p.idf!r}")
     return qe.SearchParams(
-        hnsw_ef=p.hnsw_ef, exact=bool(p.exact), quantization=quant, indexed_only=bool(p.indexed_only), acorn=acorn, idf=idf
+        hnsw_ef=p.hnsw_ef,
+        exact=bool(p.exact),
+        quantization=quant,
+        indexed_only=bool(p.indexed_only),
+        acorn=acorn,
+        idf=idf,
     )
 
 
@@ -163,7 +169,9 @@ class QueryTranslator:
         found = self._lookup([id_in(point_id)], using)
         key = str(id_in(point_id))
         if key not in found:
-            raise StoreError(f"point {point_id} does not exist or has no {using!r} vector, so it cannot be used as an example")
+            raise StoreError(
+                f"point {point_id} does not exist or has no {using!r} vector, so it cannot be used as an example"
+            )
         return found[key]
 
     def _recommend(self, rec: models.RecommendInput, using: str | None, excluded: list[Any]) -> Any:
@@ -201,7 +209,7 @@ def _sparse_mean(vectors: Iterable[qe.SparseVector]) -> dict[int, float]:
     vectors = list(vectors)
     total: dict[int, float] = {}
     for v in vectors:
-        for i, x in zip(v.indices, v.values):
+        for i, x in zip(v.indices, v.values, strict=True):
             total[i] = total.get(i, 0.0) + x
     return {i: x / len(vectors) for i, x in total.items()}
 

@@ -37,8 +37,13 @@ def _counter() -> Bm25:
     """BM25 with b=0: a token's weight is tf*(k+1)/(tf+k), so its term count can be read back."""
     return Bm25(
         Bm25Config(
-            k=K1, b=0.0, avg_len=AVG_LEN, tokenizer=TokenizerType.Multilingual,
-            language="english", lowercase=True, ascii_folding=True,
+            k=K1,
+            b=0.0,
+            avg_len=AVG_LEN,
+            tokenizer=TokenizerType.Multilingual,
+            language="english",
+            lowercase=True,
+            ascii_folding=True,
         )
     )
 
@@ -65,7 +70,7 @@ def term_counts(text: str) -> dict[int, int]:
     counts: dict[int, int] = {}
     for part in _parts(text or ""):
         vec = _counter().embed_document(part)
-        for index, weight in zip(vec.indices, vec.values):
+        for index, weight in zip(vec.indices, vec.values, strict=True):
             counts[index] = counts.get(index, 0) + round(weight * K1 / (K1 + 1 - weight))
     return counts
 

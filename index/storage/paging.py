@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from qdrant_client import models
 
@@ -34,7 +35,7 @@ def _encode(value: Any, ids: list[Any]) -> str:
 
 def _decode(cursor: str) -> tuple[Any, list[Any]]:
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor[len(CURSOR_PREFIX):].encode()))
+        data = json.loads(base64.urlsafe_b64decode(cursor[len(CURSOR_PREFIX) :].encode()))
         return data["v"], list(data["ids"])
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"invalid scroll offset {cursor!r}: pass back the offset the previous page returned") from exc

@@ -60,14 +60,18 @@ def server_index_schema(key: str, kind: IndexKind) -> Any:
     if kind == IndexKind.KEYWORD:
         return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, enable_hnsw=graph)
     if kind == IndexKind.INTEGER:
-        return models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True, enable_hnsw=graph)
+        return models.IntegerIndexParams(
+            type=models.IntegerIndexType.INTEGER, lookup=True, range=True, enable_hnsw=graph
+        )
     if kind == IndexKind.FLOAT:
         return models.FloatIndexParams(type=models.FloatIndexType.FLOAT, enable_hnsw=graph)
     if kind == IndexKind.BOOL:
         return models.BoolIndexParams(type=models.BoolIndexType.BOOL, enable_hnsw=graph)
     if kind == IndexKind.TEXT:
         return models.TextIndexParams(
-            type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.MULTILINGUAL, enable_hnsw=graph,
+            type=models.TextIndexType.TEXT,
+            tokenizer=models.TokenizerType.MULTILINGUAL,
+            enable_hnsw=graph,
             **TITLE_TEXT_INDEX,
         )
     raise StoreError(f"no index type for payload kind {kind!r}")

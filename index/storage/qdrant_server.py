@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -143,8 +144,15 @@ class ServerStore:
             except Exception as exc:
                 if is_transient(exc) and attempt < self._retries:
                     delay = backoff_delay(attempt, exc)
-                    log.warning("Qdrant %s on %s failed (%s); retry %d/%d in %.1fs",
-                                op, self.location, type(exc).__name__, attempt + 1, self._retries, delay)
+                    log.warning(
+                        "Qdrant %s on %s failed (%s); retry %d/%d in %.1fs",
+                        op,
+                        self.location,
+                        type(exc).__name__,
+                        attempt + 1,
+                        self._retries,
+                        delay,
+                    )
                     attempt += 1
                     await anyio.sleep(delay)
                     continue
@@ -186,7 +194,8 @@ class ServerStore:
                 raise IncompatibleCollectionError(
                     f"{self._where} has no anime-mcp meta record (models and dimensions): it was made by another "
                     "tool, or the server is too old to keep collection metadata (Qdrant 1.16+ is needed). "
-                    "Re-index with `anime-mcp index --recreate`, or set ANIME_MCP_COLLECTION_NAME to another collection."
+                    "Re-index with `anime-mcp index --recreate`, or set ANIME_MCP_COLLECTION_NAME to another "
+                    "collection."
                 )
             check_meta(stored, expected, self._where)
             await self._ensure_indexes(set(info.payload_schema or {}))
@@ -248,14 +257,20 @@ class ServerStore:
     async def update_vectors(self, points: list[models.PointVectors]) -> None:
         self._require()
         if points:
-            await self._call("update_vectors", self._client.update_vectors, self.collection_name, points=points, wait=True)
+            await self._call(
+                "update_vectors", self._client.update_vectors, self.collection_name, points=points, wait=True
+            )
 
     async def delete_vectors(self, ids: list[str], names: list[str]) -> None:
         self._require()
         if ids and names:
             await self._call(
-                "delete_vectors", self._client.delete_vectors, self.collection_name,
-                vectors=list(names), points=list(ids), wait=True,
+                "delete_vectors",
+                self._client.delete_vectors,
+                self.collection_name,
+                vectors=list(names),
+                points=list(ids),
+                wait=True,
             )
 
     async def set_payload(self, point_id: str, payload: dict[str, Any]) -> None:
@@ -265,18 +280,27 @@ class ServerStore:
         self._require()
         if not payloads:
             return
-        operations = [models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload,
-                                                                                          points=[pid]))
-                      for pid, payload in payloads.items()]
-        await self._call("batch_update_points", self._client.batch_update_points, self.collection_name,
-                         update_operations=operations, wait=True)
+        operations = [
+            models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload, points=[pid]))
+            for pid, payload in payloads.items()
+        ]
+        await self._call(
+            "batch_update_points",
+            self._client.batch_update_points,
+            self.collection_name,
+            update_operations=operations,
+            wait=True,
+        )
 
     async def delete(self, ids: list[str]) -> None:
         self._require()
         if ids:
             await self._call(
-                "delete", self._client.delete, self.collection_name,
-                points_selector=models.PointIdsList(points=list(ids)), wait=True,
+                "delete",
+                self._client.delete,
+                self.collection_name,
+                points_selector=models.PointIdsList(points=list(ids)),
+                wait=True,
             )
 
     # -- reads
@@ -288,8 +312,12 @@ class ServerStore:
         if not ids:
             return []
         return await self._call(
-            "retrieve", self._client.retrieve, self.collection_name, ids=list(ids),
-            with_payload=with_payload, with_vectors=with_vectors,
+            "retrieve",
+            self._client.retrieve,
+            self.collection_name,
+            ids=list(ids),
+            with_payload=with_payload,
+            with_vectors=with_vectors,
         )
 
     async def query(self, request: models.QueryRequest) -> list[models.ScoredPoint]:
@@ -318,8 +346,14 @@ class ServerStore:
 
             async def fetch(flt: models.Filter | None, order: models.OrderBy, n: int) -> list[models.Record]:
                 records, _ = await self._call(
-                    "scroll", self._client.scroll, self.collection_name, scroll_filter=flt, limit=n,
-                    order_by=order, with_payload=with_payload, with_vectors=False,
+                    "scroll",
+                    self._client.scroll,
+                    self.collection_name,
+                    scroll_filter=flt,
+                    limit=n,
+                    order_by=order,
+                    with_payload=with_payload,
+                    with_vectors=False,
                 )
                 return records
 
@@ -329,14 +363,22 @@ class ServerStore:
         if limit <= 0:
             raise StoreError(f"scroll limit must be positive, got {limit}")
         records, next_offset = await self._call(
-            "scroll", self._client.scroll, self.collection_name, scroll_filter=scroll_filter, limit=limit,
-            offset=offset, with_payload=with_payload, with_vectors=False,
+            "scroll",
+            self._client.scroll,
+            self.collection_name,
+            scroll_filter=scroll_filter,
+            limit=limit,
+            offset=offset,
+            with_payload=with_payload,
+            with_vectors=False,
         )
         return records, (str(next_offset) if next_offset is not None else None)
 
     async def count(self, count_filter: models.Filter | None = None) -> int:
         self._require()
-        result = await self._call("count", self._client.count, self.collection_name, count_filter=count_filter, exact=True)
+        result = await self._call(
+            "count", self._client.count, self.collection_name, count_filter=count_filter, exact=True
+        )
         return result.count
 
     async def facet(
@@ -345,7 +387,13 @@ class ServerStore:
         self._require()
         check_facet_key(key)
         response = await self._call(
-            "facet", self._client.facet, self.collection_name, key=key, facet_filter=facet_filter, limit=limit, exact=True
+            "facet",
+            self._client.facet,
+            self.collection_name,
+            key=key,
+            facet_filter=facet_filter,
+            limit=limit,
+            exact=True,
         )
         return [(hit.value, hit.count) for hit in response.hits]
 
