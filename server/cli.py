@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return anyio.run(handler, args)
     except Exception as exc:  # a clear one-line error, the traceback only at DEBUG
-        logging.getLogger("anime-mcp").debug("command failed", exc_info=True)
+        logging.getLogger(__name__).debug("command failed", exc_info=True)  # loggers are named by module
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
