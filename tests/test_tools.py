@@ -103,6 +103,7 @@ async def test_search_with_filters_and_explain(client):
         },
     )
     assert not result.is_error, text_of(result)
+    assert result.structured_content["results"], "a loop over no results would assert nothing"
     for hit in result.structured_content["results"]:
         assert hit["type"] == "TV" and hit["year"] >= 2000 and "Sci-Fi" in hit["genres"]
         assert hit["vector_scores"]
