@@ -23,12 +23,14 @@ index: setup
 run: index
 	@$(VENV)/bin/anime-mcp serve  # @: stdout carries only the protocol
 
-# Lint and format are checked first: CI fails on drift (configuration in pyproject.toml, [tool.ruff]).
+# Lint, format and types are checked first: CI fails on drift (configuration in pyproject.toml, [tool.ruff] and
+# [tool.mypy]: index, tools, server and enrichment).
 LINTED := index tools server enrichment bench tests
 
 lint: setup
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
 
 test: lint
 	$(PY) -m pytest -q

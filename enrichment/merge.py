@@ -291,11 +291,13 @@ def merge_entry(
         data[field] = merged
 
     titles = {str(data.get(k) or "").casefold() for k in ("title",)}
-    alt_titles = [
-        [p.get(k) for k in ("title", "title_english", "title_japanese") if p.get(k)]
+    alt_titles: list[list[str] | None] = [
+        [v for k in ("title", "title_english", "title_japanese") if (v := p.get(k))]
         for _, p in _ordered(parts, SOURCE_ORDER)
     ]
-    synonyms = [data.get("synonyms")] + [p.get("synonyms") for _, p in _ordered(parts, SOURCE_ORDER)]
+    synonyms: list[list[str] | None] = [data.get("synonyms")] + [
+        p.get("synonyms") for _, p in _ordered(parts, SOURCE_ORDER)
+    ]
     data["synonyms"] = _union_strings(synonyms + alt_titles, exclude=titles)
     for field, order in STRING_LISTS.items():
         data[field] = _union_strings([data.get(field)] + [p.get(field) for _, p in _ordered(parts, order)])

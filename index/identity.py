@@ -77,8 +77,8 @@ def platform_id(url: str) -> tuple[str, str] | None:
                 return platform.key, query[name][0]
         return None
     if not match.groups():
-        query = parse_qs(parts.query).get("id", [""])[0]
-        return (platform.key, query) if query.isdigit() else None
+        page_id = parse_qs(parts.query).get("id", [""])[0]
+        return (platform.key, page_id) if page_id.isdigit() else None
     return platform.key, match.group(1)
 
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 
 import ijson
 from pydantic import ValidationError
@@ -166,6 +166,11 @@ def iter_raw(source: str | Path | IO[bytes]) -> Iterator[RawItem]:
         yield from _iter_stream(source, name, jsonl=name.lower().endswith(JSONL_SUFFIXES))
 
 
+# The binary streams read here: the caller's file behind a _Prefixed (bytes already read, then the rest), or a
+# GzipFile over one.
+_Stream: TypeAlias = "io.RawIOBase | io.BufferedIOBase"
+
+
 def _name_of(source: str | Path | IO[bytes]) -> str:
     if isinstance(source, (str, Path)):
         return str(source)
@@ -176,9 +181,9 @@ def _iter_stream(raw: IO[bytes], name: str, *, jsonl: bool) -> Iterator[RawItem]
     head = raw.read(2)
     if isinstance(head, str):
         raise ImportFileError(f"cannot import {name}: open the file in binary mode ('rb')")
-    stream: IO[bytes] = _Prefixed(head, raw)
+    stream: _Stream = _Prefixed(head, raw)
     if head == b"\x1f\x8b":  # gzip magic
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[arg-type]
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
     head, stream = _skip_space(stream)
     if not head:
         raise ImportFileError(f"cannot import {name}: the file is empty")
@@ -195,7 +200,7 @@ def _iter_stream(raw: IO[bytes], name: str, *, jsonl: bool) -> Iterator[RawItem]
         yield from _iter_json(stream, name)
 
 
-def _skip_space(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+def _skip_space(stream: _Stream) -> tuple[bytes, _Stream]:
     """First meaningful byte (after a BOM and whitespace) and a stream that still starts with it."""
     while True:
         chunk = stream.read(1)
@@ -207,7 +212,7 @@ def _skip_space(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
         return chunk, _Prefixed(chunk, stream)
 
 
-def _looks_like_jsonl(stream: IO[bytes]) -> tuple[bool, IO[bytes]]:
+def _looks_like_jsonl(stream: _Stream) -> tuple[bool, _Stream]:
     """JSONL if the first line is a whole JSON object and the next line starts another one."""
     buf = b""
     while b"\n" not in buf and len(buf) < _SNIFF_BYTES:
@@ -225,10 +230,12 @@ def _looks_like_jsonl(stream: IO[bytes]) -> tuple[bool, IO[bytes]]:
         return False, rest
 
 
-def _iter_jsonl(stream: IO[bytes], name: str) -> Iterator[RawItem]:
+def _iter_jsonl(stream: _Stream, name: str) -> Iterator[RawItem]:
     """One entry per line; a metadata first line is skipped, a broken line is reported."""
     index = 0
-    for number, line in enumerate(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None), start=1):
+    # typeshed wants a buffered stream with read1; TextIOWrapper falls back to read(), which _Prefixed provides
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None)  # type: ignore[type-var]
+    for number, line in enumerate(text, start=1):
         line = line.strip()
         if not line:
             continue
@@ -244,7 +251,7 @@ def _iter_jsonl(stream: IO[bytes], name: str) -> Iterator[RawItem]:
         index += 1
 
 
-def _iter_json(stream: IO[bytes], name: str) -> Iterator[RawItem]:
+def _iter_json(stream: _Stream, name: str) -> Iterator[RawItem]:
     """Entries of ``{"data": [...]}``, ``[...]`` or lone entry objects, built one at a time."""
     events = ijson.parse(stream, use_float=True, multiple_values=True)
     index = 0
@@ -352,7 +359,7 @@ def _describe_error(exc: Exception) -> str:
 class _Prefixed(io.RawIOBase):
     """A binary stream that first returns already-read bytes, then the rest of ``raw``."""
 
-    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
+    def __init__(self, prefix: bytes, raw: IO[bytes] | _Stream) -> None:
         self._prefix = prefix
         self._raw = raw
 

@@ -264,13 +264,13 @@ class Ingestor:
         # image model gets full batches, in a worker thread (a server indexing on start shares this event loop)
         fetched = await self.image_fetcher.fetch_many([url for plan in todo for url in plan.image_urls]) if todo else []
         pictures = [img for img in fetched if img is not None]
-        vectors = iter(await self.embedder.aembed_images(pictures) if pictures else [])
+        image_vectors = iter(await self.embedder.aembed_images(pictures) if pictures else [])
         got = iter(fetched)
         for plan in todo:
             arrived = [img is not None for img in itertools.islice(got, len(plan.image_urls))]
             if not all(arrived):
                 plan.hashes.pop(IMAGE, None)  # no marker: the next run fetches the missing pictures again
-            vec = entry_vector(np.stack([next(vectors) for _ in range(sum(arrived))])) if any(arrived) else None
+            vec = entry_vector(np.stack([next(image_vectors) for _ in range(sum(arrived))])) if any(arrived) else None
             if vec is not None:
                 plan.vectors[IMAGE] = vec.tolist()
                 summary.images_embedded += sum(arrived)

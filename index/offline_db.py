@@ -71,8 +71,11 @@ def normalise_raw(data: dict[str, Any]) -> dict[str, Any]:
 
 def _seconds(duration: dict[str, Any]) -> int | None:
     """``{"value": 1440, "unit": "SECONDS"}`` -> 1440 (minutes and hours converted too)."""
+    raw = duration.get("value")
+    if raw is None:
+        return None
     try:
-        value = float(duration.get("value"))
+        value = float(raw)
     except (TypeError, ValueError):
         return None
     unit = str(duration.get("unit") or "SECONDS").upper()

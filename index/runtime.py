@@ -6,6 +6,7 @@ always opened with the meta of the models actually configured.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from index.embedding.image_fetch import ImageFetcher
@@ -69,7 +70,7 @@ async def open_runtime(
         embedder = await anyio.to_thread.run_sync(get_embedding_module, embedding or EmbeddingSettings())
     if warmup:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(anyio.to_thread.run_sync, embedder.warmup)
+            tg.start_soon(anyio.to_thread.run_sync, functools.partial(embedder.warmup))
             tg.start_soon(anyio.to_thread.run_sync, warm_lexical)
     store = store or open_store(storage or StorageSettings())
     spec = collection_spec(embedder)

@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ENV_PREFIX = "ANIME_MCP_"
 
 
-def _config(**extra) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", **extra)
+def _config() -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
 
 class EmbeddingSettings(BaseSettings):

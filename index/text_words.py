@@ -150,7 +150,8 @@ def when(value: str | None, *, time: bool = True) -> str | None:
         return value.strip() or None
     day = f"{moment:%B} {moment.day}, {moment.year}"
     if time and "T" in value and (moment.hour, moment.minute) != (0, 0):
-        zone = " UTC" if moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0 else ""
+        offset = moment.utcoffset()
+        zone = " UTC" if offset is not None and offset.total_seconds() == 0 else ""
         return f"{day} at {moment:%H:%M}{zone}"
     return day
 

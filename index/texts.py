@@ -166,7 +166,7 @@ def staff_text(e: AnimeEntry) -> str | None:
         name = person(actor)
         _, roles = cast.setdefault(_words(language), {}).setdefault(_name_key(name), (name, {}))
         key = _name_key(role or "")
-        if key and key not in roles and not any(set(key.split()) <= set(k.split()) for k in roles):
+        if role and key and key not in roles and not any(set(key.split()) <= set(k.split()) for k in roles):
             roles[key] = role
 
     if staff:
@@ -373,7 +373,7 @@ def episode_text(e: AnimeEntry) -> str | None:
 def identifiers_text(e: AnimeEntry) -> str | None:
     ids = source_ids(e.sources)
     listed = [f"{PLATFORM_NAMES[key]} {value}" for key, value in ids.items()]
-    known_hosts = {platform_id(s)[0] for s in e.sources if platform_id(s)}
+    known_hosts = {found[0] for s in e.sources if (found := platform_id(s))}
     others = [s for s in e.sources if platform_id(s) is None]
     listed += [re.sub(r"^https?://(www\.)?", "", s).split("/")[0] for s in others]
     links = []

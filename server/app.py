@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp_types import Icon, ToolAnnotations
 
 from server.icons import ICONS
 from server.state import AppState
@@ -39,8 +40,28 @@ filters.include_nsfw is true."""
 class AnimeServer(MCPServer):
     """MCPServer whose tools carry the server's icon unless they name their own."""
 
-    def add_tool(self, fn: Any, *args: Any, icons: list[Any] | None = None, **kwargs: Any) -> None:
-        super().add_tool(fn, *args, icons=icons if icons is not None else ICONS, **kwargs)
+    # The parent's parameters spelled out: with ``*args`` an ``icons`` passed by position would reach the parent twice.
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        super().add_tool(
+            fn,
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons if icons is not None else ICONS,
+            meta=meta,
+            structured_output=structured_output,
+        )
 
 
 def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any = None) -> MCPServer:

@@ -77,7 +77,9 @@ def required_scope(message: Any) -> str | None:
         return None
     method = message.get("method")
     if method == "tools/call":
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        params = message.get("params")
+        if not isinstance(params, dict):
+            params = {}
         return ADMIN_SCOPE if params.get("name") in ADMIN_TOOLS else READ_SCOPE
     return READ_SCOPE if method in READ_METHODS else None
 

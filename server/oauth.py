@@ -23,6 +23,7 @@ from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSe
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings
+from pydantic import AnyHttpUrl
 from starlette.routing import Route
 
 from server.auth import SCOPES, TokenRejected
@@ -78,9 +79,16 @@ def auth_settings(settings: ServerSettings) -> AuthSettings:
         raise OAuthConfigError(f"ANIME_MCP_OAUTH_ISSUER / ANIME_MCP_OAUTH_RESOURCE_URL are not URLs: {exc}") from exc
 
 
+def _resource_url(auth: AuthSettings) -> AnyHttpUrl:
+    """The resource URL, which the SDK's AuthSettings keeps optional and auth_settings() always sets."""
+    if auth.resource_server_url is None:
+        raise OAuthConfigError("ANIME_MCP_OAUTH_RESOURCE_URL is not set")
+    return auth.resource_server_url
+
+
 def metadata_url(settings: ServerSettings) -> str:
     """Where the protected-resource metadata of this server lives (RFC 9728 §3.1, path form)."""
-    return str(build_resource_metadata_url(auth_settings(settings).resource_server_url))
+    return str(build_resource_metadata_url(_resource_url(auth_settings(settings))))
 
 
 def metadata_routes(settings: ServerSettings) -> list[Route]:
@@ -88,7 +96,7 @@ def metadata_routes(settings: ServerSettings) -> list[Route]:
     (/.well-known/oauth-protected-resource/mcp), which MCP clients try first."""
     auth = auth_settings(settings)
     routes = create_protected_resource_routes(
-        resource_url=auth.resource_server_url,
+        resource_url=_resource_url(auth),
         authorization_servers=[auth.issuer_url],
         scopes_supported=SCOPES,
         resource_name="anime-search",

@@ -15,7 +15,7 @@ import anyio
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from server.settings import ServerSettings
 from server.state import AppState
@@ -45,7 +45,7 @@ def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
-def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> Starlette:
+def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> ASGIApp:
     """The Starlette app for sse or http, wrapped with authentication, limits and /health."""
     from server.security import secure_app
 

@@ -8,7 +8,7 @@ lifespan context (``server.state.AppState``); tools see it only through ``Server
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from mcp.server.mcpserver import Context
 
@@ -37,4 +37,6 @@ class ServerContext(Protocol):
 
 def server_context(ctx: Context) -> ServerContext:
     """The server's state for this call."""
-    return ctx.request_context.lifespan_context
+    # The SDK types the lifespan context by its default (a dict): tools take a plain ``Context``. This server's
+    # lifespan yields its AppState (server/app.py), which provides ServerContext.
+    return cast(ServerContext, ctx.request_context.lifespan_context)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
@@ -17,8 +17,26 @@ AnimeRef = Annotated[
     str,
     Field(min_length=1, max_length=300, description="An anime id (e.g. 'mal-1') or its title (e.g. 'Cowboy Bebop')."),
 ]
-# "overall" (the blend) plus every aspect the index defines, in its order: one list, in index/vectors.py.
-SimilarAspect = Literal[("overall", *(a.value for a in Aspect))]  # type: ignore[valid-type]
+# "overall" (the blend) plus every aspect the index defines (index/vectors.py), in its order; written out for the type
+# checker and the tool schema, and checked against Aspect at import.
+SimilarAspect = Literal[
+    "overall",
+    "story",
+    "characters",
+    "genre",
+    "staff",
+    "technical",
+    "temporal",
+    "streaming",
+    "related",
+    "franchise",
+    "episodes",
+    "reviews",
+    "identifiers",
+    "visual",
+]
+if get_args(SimilarAspect) != ("overall", *(a.value for a in Aspect)):
+    raise ImportError("SimilarAspect must list 'overall' then every index.vectors.Aspect value, in order")
 
 
 def register(server: MCPServer) -> None:

@@ -29,7 +29,8 @@ from enrichment.sources.base import FetchContext, SourceSpec
 NAME = "anilist"
 PER_PAGE = 25
 _ANIME_FORMATS = {"TV", "TV_SHORT", "MOVIE", "SPECIAL", "OVA", "ONA", "MUSIC"}
-_SOURCE = {
+# The maps below are looked up with raw JSON values, which may be missing (None).
+_SOURCE: dict[str | None, str] = {
     "LIGHT_NOVEL": "LIGHT NOVEL",
     "VISUAL_NOVEL": "VISUAL NOVEL",
     "VIDEO_GAME": "GAME",
@@ -41,8 +42,13 @@ _SOURCE = {
     "LIVE_ACTION": "OTHER",
     "ANIME": "OTHER",
 }
-_STATUS = {"RELEASING": "ONGOING", "NOT_YET_RELEASED": "UPCOMING", "HIATUS": "ONGOING", "CANCELLED": "UNKNOWN"}
-_TYPE = {"TV_SHORT": "TV"}
+_STATUS: dict[str | None, str] = {
+    "RELEASING": "ONGOING",
+    "NOT_YET_RELEASED": "UPCOMING",
+    "HIATUS": "ONGOING",
+    "CANCELLED": "UNKNOWN",
+}
+_TYPE: dict[str | None, str] = {"TV_SHORT": "TV"}
 
 QUERY = """
 query ($id: Int, $idMal: Int, $cp: Int = 1, $sp: Int = 1, $perPage: Int = 25,
@@ -187,7 +193,8 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
             if trailer.get("site") == "dailymotion"
             else None
         )
-    related, relations = [], []
+    related: list[dict[str, Any]] = []
+    relations: list[dict[str, Any]] = []
     for edge in (m.get("relations") or {}).get("edges") or []:
         node = edge.get("node") or {}
         name = (node.get("title") or {}).get("romaji") or (node.get("title") or {}).get("english")
@@ -200,7 +207,8 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
             "url": platform_url("anilist", node["id"]) if is_anime else f"https://anilist.co/manga/{node['id']}",
         }
         (related if is_anime else relations).append(drop_empty(row))
-    studios, producers = [], []
+    studios: list[dict[str, Any]] = []
+    producers: list[dict[str, Any]] = []
     for edge in (m.get("studios") or {}).get("edges") or []:
         node = edge.get("node") or {}
         if node.get("name"):

@@ -31,7 +31,7 @@ _STATUS = {
     "upcoming": "UPCOMING",
     "not yet aired": "UPCOMING",
 }
-_JSONLD_TYPES = {"TVSeries": None, "Movie": "MOVIE"}
+_JSONLD_TYPES: dict[str | None, str | None] = {"TVSeries": None, "Movie": "MOVIE"}  # keyed by raw JSON (maybe None)
 
 
 def _people(items: Any) -> list[str]:

@@ -176,16 +176,16 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
             *([names_["abbreviation"]] if names_.get("abbreviation") else []),
         ],
         "synopsis": clean_html(a.get("description")),
-        "type": (names(a.get("mediaTypes")) or [None])[0],
+        "type": next(iter(names(a.get("mediaTypes"))), None),
         "status": {"finished": "FINISHED", "ongoing": "ONGOING", "upcoming": "UPCOMING", "delayed": "ONGOING"}.get(
             str(a.get("status") or "").lower()
         ),
         "episodes": a.get("episodes"),
         "duration": int(a["lengthMin"]) * 60 if a.get("lengthMin") else None,
         "season": str(season).upper() if season else season_of(premier),
-        "year": a.get("year") or (int(date_part(premier)[:4]) if date_part(premier) else None),
+        "year": a.get("year") or (int(day[:4]) if (day := date_part(premier)) else None),
         "month": a.get("month") or month_name(premier),
-        "source_material": (names(a.get("sources")) or [None])[0],
+        "source_material": next(iter(names(a.get("sources"))), None),
         "genres": names(a.get("genres")),
         "premiere_dates": drop_empty(
             {"original": premier, "sub": real_datetime(a.get("subPremier")), "dub": real_datetime(a.get("dubPremier"))}

@@ -97,7 +97,7 @@ def parse(raw: dict[str, Any]) -> dict[str, Any]:
     synonyms = list(d.get("title_synonyms") or []) + [
         t.get("title") for t in titles if t.get("type") == "Synonym" and t.get("title")
     ]
-    external = {}
+    external: dict[str, str] = {}
     for link in d.get("external") or []:
         if link.get("name") and link.get("url"):
             external.setdefault(str(link["name"]).strip().lower(), link["url"])

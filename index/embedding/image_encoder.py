@@ -108,11 +108,11 @@ class ImageEncoder:
         rows, owners = self._token_rows(texts)
         import torch
 
-        vectors = []
+        batches: list[np.ndarray] = []
         with self._lock:
             for start in range(0, len(rows), self.batch_size):
-                vectors.append(self._embed_text_tokens(torch.stack(rows[start : start + self.batch_size])))
-        vectors = np.concatenate(vectors)
+                batches.append(self._embed_text_tokens(torch.stack(rows[start : start + self.batch_size])))
+        vectors = np.concatenate(batches)
         if len(rows) == len(texts):
             return l2_normalise(vectors)
         pooled = np.zeros((len(texts), self.dim), dtype=np.float32)

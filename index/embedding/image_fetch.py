@@ -52,7 +52,7 @@ def decode_image(data: bytes, origin: str, max_bytes: int, max_pixels: int) -> I
     try:
         with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as probe:
             probe.verify()  # structure check without decoding every pixel
-        image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+        image: Image.Image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
         if image.width * image.height > max_pixels:
             raise ImageInputError(
                 f"{origin}: {image.width}x{image.height} pixels is over ANIME_MCP_IMAGE_MAX_PIXELS={max_pixels}"

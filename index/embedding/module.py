@@ -58,7 +58,7 @@ def _without_sklearn() -> Iterator[None]:
         return sklearn.metrics.pairwise_distances(*args, **kwargs)
 
     stand_in = types.ModuleType(name)
-    stand_in.pairwise_distances = pairwise_distances  # type: ignore[attr-defined]
+    stand_in.pairwise_distances = pairwise_distances  # type: ignore[attr-defined]  # a new module: nothing declared
     sys.modules[name] = stand_in
     try:
         yield

@@ -88,7 +88,7 @@ def guarded_transport(allow_private: bool) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(trust_env=False, retries=0)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if backend is None:  # httpx internals changed: still safe thanks to the pre-check, but say so
+    if pool is None or backend is None:  # httpx internals changed: still safe thanks to the pre-check, but say so
         logger.warning("httpx transport has no network backend to guard; relying on the host pre-check only")
     else:
         pool._network_backend = GuardedBackend(backend, allow_private)

@@ -114,7 +114,7 @@ class TextEncoder:
         specials = len(tokenizer("", add_special_tokens=True)["input_ids"])
         self.overlap = max(0, chunk_overlap_tokens)
         self.query_prompt = model.prompts.get("query", "") or ""
-        self.document_prompt = next((model.prompts[n] for n in _DOCUMENT_PROMPT_NAMES if model.prompts.get(n)), "")
+        self.document_prompt = next((p for n in _DOCUMENT_PROMPT_NAMES if (p := model.prompts.get(n))), "")
         self._budget_query = self._budget(specials, self.query_prompt)
         self._budget_document = self._budget(specials, self.document_prompt)
         logger.info(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from qdrant_client import models
 
@@ -45,14 +45,18 @@ from index.storage.base import VectorStore
 from index.storage.lexical import lexical_query
 from index.vectors import ASPECT_VECTOR, IMAGE, LEXICAL, TEXT_VECTORS, TITLE, Aspect
 
-SORT_KEYS: dict[str, tuple[str, models.Direction]] = {
+# The order names, written out for the type checker and the tool schema (in this order); SORT_KEYS maps each to its
+# payload key and must name exactly these (checked below, at import).
+SortBy = Literal["score", "popularity", "members", "year", "title"]
+SORT_KEYS: dict[SortBy, tuple[str, models.Direction]] = {
     "score": ("score", models.Direction.DESC),
     "popularity": ("popularity_rank", models.Direction.ASC),
     "members": ("members", models.Direction.DESC),
     "year": ("year", models.Direction.DESC),
     "title": ("title_order", models.Direction.ASC),
 }
-SortBy = Literal[tuple(SORT_KEYS)]  # type: ignore[valid-type]  # the order names, defined once above
+if get_args(SortBy) != tuple(SORT_KEYS):
+    raise ImportError(f"SortBy {get_args(SortBy)} and SORT_KEYS {tuple(SORT_KEYS)} must name the same orders")
 FACET_KEYS = (
     "genres",
     "type",
@@ -297,12 +301,12 @@ class SearchEngine:
             assert formula is not None
             page = await self._run_ordered(reading, formula, qfilter, limit, offset)
         else:
-            anchor = None
+            anchor: list[float] | None = None
             if diversify:
-                anchor = (
-                    next((leg.query for leg in legs if leg.using == TITLE), None)
-                    or (await self.embedder.aembed_query(text)).tolist()
-                )
+                title_query = next((leg.query for leg in legs if leg.using == TITLE), None)
+                # the title leg is a dense vector (a list of floats); without one the query is embedded here
+                anchor = title_query if isinstance(title_query, list) and title_query else None
+                anchor = anchor or (await self.embedder.aembed_query(text)).tolist()
             extra = [candidates_of(titles.ids(), legs[0], qfilter)] if titles and titles.ids() else []
             page = await self._run(
                 legs,
@@ -423,7 +427,8 @@ class SearchEngine:
         self._check_page(limit, offset)
         weights = self._aspect_weights(aspect)
         record = await self.resolver.resolve(anime, with_vectors=list(weights))
-        vectors = record.vector if isinstance(record.vector, dict) else {}
+        # named dense vectors as the store returns them: lists of floats (qdrant's type also allows sparse and multi)
+        vectors: dict[str, Any] = record.vector if isinstance(record.vector, dict) else {}
         legs = [Leg(name, list(vectors[name]), w) for name, w in weights.items() if vectors.get(name) is not None]
         title = (record.payload or {}).get(ENTRY_KEY, {}).get("title", anime)
         if not legs:

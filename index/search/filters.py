@@ -58,6 +58,7 @@ class SearchFilters(BaseModel):
     source_materials: list[SourceMaterial] = Field(
         default_factory=list, max_length=10, description="MANGA, ORIGINAL, LIGHT NOVEL, GAME, ..."
     )
+    # a Literal built from RATING_CODES (defined once) for the schema's enum; mypy reads only written-out Literals
     ratings: list[Literal[RATING_CODES]] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=6, description="Age ratings (short codes)."
     )

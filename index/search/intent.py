@@ -340,11 +340,11 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
             continue
         # Genres named in a wish list filter it; hinted genres and tags (only enriched entries carry them) are
         # never more than boosts, and their words stay in the searched text.
-        named = wish_list and phrase not in GENRE_HINTS and all(t in vocab.genres for t in targets)
-        words.take(phrase, keep=not named)
+        as_filter = wish_list and phrase not in GENRE_HINTS and all(t in vocab.genres for t in targets)
+        words.take(phrase, keep=not as_filter)
         note(phrase)
         for t in targets:
-            (genres if named else hinted if t in vocab.genres else tags).append(t)
+            (genres if as_filter else hinted if t in vocab.genres else tags).append(t)
     if genres:
         filters.update(genres=list(dict.fromkeys(genres)), genres_mode="all")
     reading.boosts += [Boost(f"genre {g}", "genres", [g]) for g in dict.fromkeys(hinted) if g not in genres]

@@ -9,6 +9,7 @@ SearchSettings and are chosen by bench/relevance.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from qdrant_client import models
@@ -91,7 +92,7 @@ def ranking_formula(
     settings: SearchSettings,
     *,
     priors: list[Any],
-    reading: list[Any] = (),
+    reading: Sequence[Any] = (),
     titles: TitleMatches | None = None,
     with_score: bool = True,
 ) -> models.FormulaQuery | None:

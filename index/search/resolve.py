@@ -82,7 +82,7 @@ class AnimeResolver:
 
     def invalidate(self) -> None:
         self._titles = None
-        self._index: _TitleIndex | None = None
+        self._index = None
 
     async def title_matches(self, text: str, *, fuzzy_cutoff: float = 80.0, cap: int = 50) -> TitleMatches:
         """Entries a user may mean by ``text`` as a title: exact; word-prefix or inside a title ("initial d" ->

@@ -90,7 +90,8 @@ class _TitleList:
 
     def _occurrences(self, needle: str, cap: int) -> list[int]:
         """Indexes of the titles containing ``needle`` (with repeats), at most ``cap`` occurrences."""
-        found, at = [], self.blob.find(needle)
+        found: list[int] = []
+        at = self.blob.find(needle)
         while at != -1 and len(found) < cap:
             found.append(self._title_at(at))
             at = self.blob.find(needle, at + 1)

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, TypeVar
 
 from qdrant_client import models
 
@@ -131,9 +131,17 @@ _BY_PRIORITY: dict[Priority, dict[str, Any]] = {Priority.HIGH: _HIGH, Priority.M
 #: Sparse lexical vector: kept in RAM (small), full scan below this many KB of postings.
 LEXICAL_FULL_SCAN_THRESHOLD = 5_000
 
+
+class TextIndexOptions(TypedDict):
+    lowercase: bool
+    ascii_folding: bool
+    min_token_len: int
+    max_token_len: int
+
+
 #: Text index of the ``title`` payload field, identical on both backends: the multilingual
 #: tokenizer (splits Japanese into words, like the lexical vector) with these options.
-TITLE_TEXT_INDEX = dict(lowercase=True, ascii_folding=True, min_token_len=1, max_token_len=40)
+TITLE_TEXT_INDEX: TextIndexOptions = {"lowercase": True, "ascii_folding": True, "min_token_len": 1, "max_token_len": 40}
 
 
 def vector_layouts(spec: CollectionSpec) -> dict[str, VectorLayout]:
@@ -257,9 +265,10 @@ def default_search_params(layout: VectorLayout, filtered: bool = False) -> model
     )
 
 
-def prepare_request(
-    request: models.QueryRequest | models.Prefetch, layouts: dict[str, VectorLayout]
-) -> models.QueryRequest | models.Prefetch:
+_Stage = TypeVar("_Stage", models.QueryRequest, models.Prefetch)
+
+
+def prepare_request(request: _Stage, layouts: dict[str, VectorLayout]) -> _Stage:
     """Check and complete a request tree the same way on both backends.
 
     Every stage that searches a dense vector without explicit ``params`` gets that

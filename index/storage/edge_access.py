@@ -155,7 +155,7 @@ class EdgeShardAccess:
     def _lookup(shard: qe.EdgeShard, ids: list[Any], using: str) -> dict[str, Any]:
         found = {}
         for r in shard.retrieve(ids, False, [using]):
-            vector = (r.vector or {}).get(using)
+            vector = r.vector.get(using) if isinstance(r.vector, dict) else None  # named vectors: a dict
             if vector is not None:
                 found[str(pts.id_out(r.id))] = vector
         return found

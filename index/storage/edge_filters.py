@@ -52,7 +52,10 @@ def condition_in(cond: Any) -> Any:
     if isinstance(cond, models.HasVectorCondition):
         return qe.HasVectorCondition(cond.has_vector)
     if isinstance(cond, models.NestedCondition):
-        return qe.NestedCondition(cond.nested.key, filter_in(cond.nested.filter))
+        nested = filter_in(cond.nested.filter)
+        if nested is None:
+            raise StoreError(f"nested condition on {cond.nested.key!r} has no filter")
+        return qe.NestedCondition(cond.nested.key, nested)
     raise unsupported(f"filter condition {type(cond).__name__}")
 
 
@@ -80,11 +83,15 @@ def _match(key: str, m: Any) -> Any:
         return None
     if isinstance(m, models.MatchValue):
         value = m.value
-        return qe.MatchValue(np.bool_(value) if isinstance(value, bool) else value)
+        if isinstance(value, bool):
+            # qdrant-edge reads a Python bool as the integer 1/0 (bool subclasses int) and numpy's bool as a
+            # boolean; its stubs list only bool
+            return qe.MatchValue(np.bool_(value))  # type: ignore[arg-type]
+        return qe.MatchValue(value)
     if isinstance(m, models.MatchAny):
-        return qe.MatchAny(list(m.any))
+        return qe.MatchAny(m.any)
     if isinstance(m, models.MatchExcept):
-        return qe.MatchExcept(list(m.except_))
+        return qe.MatchExcept(m.except_)
     if isinstance(m, models.MatchText):
         return qe.MatchText(m.text)
     if isinstance(m, models.MatchTextAny):
@@ -122,8 +129,8 @@ def order_by_in(o: Any) -> qe.OrderBy:
         return qe.OrderBy(o)
     if not isinstance(o, models.OrderBy):
         raise StoreError(f"order_by must be a key or models.OrderBy, got {o!r}")
-    start = o.start_from
-    if isinstance(start, (dt.datetime, dt.date)):
-        start = _iso(start)
+    start: int | float | str | None = (
+        _iso(o.start_from) if isinstance(o.start_from, (dt.datetime, dt.date)) else o.start_from
+    )
     direction = _DIRECTION[models.Direction(o.direction)] if o.direction is not None else None
     return qe.OrderBy(o.key, direction=direction, start_from=start)
