@@ -320,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         }  # the model loads once
 
     dirs = {"large": args.work / "serve-large", "small": args.work / "serve-small"}
+    if args.sample == 1 and not args.serve_standin:
+        dirs["large"] = args.work / "indexed"  # the whole file was just indexed for real: serve that index
     served: dict[str, Any] = {}
     for name, file in (("large", args.large), ("small", args.small)):
         marker = dirs[name] / "built.json"
@@ -327,7 +329,6 @@ def main(argv: list[str] | None = None) -> int:
             if args.serve_standin:
                 served[name] = asyncio.run(build_standin(file, dirs[name]))
             elif name == "large" and args.sample == 1:
-                dirs[name] = args.work / "indexed"
                 served[name] = {"disk_mb": index["disk_mb"]}
             else:
                 served[name] = {"disk_mb": index_file(file, dirs[name])["disk_mb"]}
