@@ -212,7 +212,7 @@ class SearchEngine:
             points = first_of_each(points, lambda p: group_key(str((p.payload or {}).get("title", p.id))))
             points = points[offset : offset + limit]
             method = f"{method}, one per franchise"
-        hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
+        hits = _ranked_hits(points)
         if explain and points:
             ids = [str(p.id) for p in points]
             per_leg = await self.store.query_batch(explain_requests(legs, ids))
@@ -349,7 +349,7 @@ class SearchEngine:
             with_payload=HIT_PAYLOAD,
         )
         points = await self.store.query(request)
-        hits = [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]
+        hits = _ranked_hits(points)
         return SearchPage(
             results=hits,
             offset=offset,
@@ -556,3 +556,7 @@ class SearchEngine:
         if self.embedder.image_status == "loading":
             return "the image model is still loading; image search will be available shortly"
         return self.embedder.image_error
+
+
+def _ranked_hits(points: Sequence[models.ScoredPoint]) -> list[AnimeHit]:
+    return [AnimeHit.from_payload(p.payload or {}, relevance=round(p.score, 6)) for p in points]

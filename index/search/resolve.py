@@ -88,8 +88,7 @@ class AnimeResolver:
         self._cache_seconds = cache_seconds
         self._titles: list[tuple[str, str]] | None = None  # (normalised title, point id)
         self._titles_at = 0.0
-        self._index: _TitleIndex | None = None
-        self._index_source: list[tuple[str, str]] | None = None
+        self._index: _TitleIndex | None = None  # built from _titles whenever they are refreshed
 
     def invalidate(self) -> None:
         self._titles = None
@@ -102,10 +101,7 @@ class AnimeResolver:
         norm = normalise_title(text)
         if len(norm) < 2:
             return TitleMatches()
-        titles = await self._title_cache()
-        if self._index is None or self._index_source is not titles:
-            self._index, self._index_source = _TitleIndex(titles), titles
-        index = self._index
+        index = await self._title_index()
         found = TitleMatches(exact=list(dict.fromkeys(index.ids_of.get(norm, [])))[:cap])
         seen = set(found.exact)
         partial = index.with_prefix(norm + " ", cap * 2)
@@ -154,13 +150,11 @@ class AnimeResolver:
 
     async def titled_like(self, stems: set[str], cap: int = 500) -> set[str]:
         """Point ids with a title equal to one of ``stems`` or starting with its words (a franchise's entries)."""
-        titles = await self._title_cache()
-        if self._index is None or self._index_source is not titles:
-            self._index, self._index_source = _TitleIndex(titles), titles
+        index = await self._title_index()
         out: set[str] = set()
         for stem in stems:
-            out.update(self._index.ids_of.get(stem, []))
-            out.update(self._index.with_prefix(stem + " ", cap))
+            out.update(index.ids_of.get(stem, []))
+            out.update(index.with_prefix(stem + " ", cap))
         return out
 
     async def _fetch(self, pid: str, with_vectors: bool | list[str]) -> models.Record:
@@ -187,4 +181,10 @@ class AnimeResolver:
             if offset is None:
                 break
         self._titles, self._titles_at = titles, time.monotonic()
+        self._index = _TitleIndex(titles)
         return titles
+
+    async def _title_index(self) -> _TitleIndex:
+        await self._title_cache()
+        assert self._index is not None  # set with every refresh of the title list
+        return self._index
