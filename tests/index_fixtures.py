@@ -99,3 +99,18 @@ async def edge_runtime(tmp_path_factory, remembering_embedder, index_entries):
     runtime = await build_runtime("edge", path, remembering_embedder, index_entries)
     yield runtime
     await runtime.close()
+
+
+@pytest.fixture
+async def client(edge_runtime):
+    """An in-process MCP client on the real server assembly, served by the shared embedded index."""
+    from mcp import Client
+
+    from server.app import build_server
+    from server.state import AppState
+
+    async def loader():
+        return edge_runtime
+
+    async with Client(build_server(AppState(loader=loader))) as c:
+        yield c

@@ -4,12 +4,9 @@ values, capped answers, and an empty answer (never an error) for free text or un
 from __future__ import annotations
 
 import pytest
-from mcp import Client
 from mcp_types import PromptReference, ResourceTemplateReference
 
 from index.search.suggest import COMPLETION_LIMIT
-from server.app import build_server
-from server.state import AppState
 
 pytestmark = pytest.mark.anyio
 
@@ -17,15 +14,6 @@ LIKE = PromptReference(name="like_x_but_y")
 SEASON = PromptReference(name="season_picks")
 STUDIO = PromptReference(name="studio_spotlight")
 ENTRY = ResourceTemplateReference(uri="anime://{anime_id}")
-
-
-@pytest.fixture
-async def client(edge_runtime):
-    async def loader():
-        return edge_runtime
-
-    async with Client(build_server(AppState(loader=loader))) as c:
-        yield c
 
 
 async def values(client, ref, name: str, value: str) -> list[str]:

@@ -10,10 +10,6 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mcp import Client
-
-from server.app import build_server
-from server.state import AppState
 
 pytestmark = pytest.mark.anyio
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -114,15 +110,6 @@ TOOLS = {
     ),
     "anime_database_stats": args_for({}),
 }
-
-
-@pytest.fixture
-async def client(edge_runtime):
-    async def loader():
-        return edge_runtime
-
-    async with Client(build_server(AppState(loader=loader))) as c:
-        yield c
 
 
 def check(result, name, args) -> None:

@@ -9,21 +9,8 @@ similar/recommend leave the source's own franchise out unless asked.
 from __future__ import annotations
 
 import pytest
-from mcp import Client
-
-from server.app import build_server
-from server.state import AppState
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def client(edge_runtime):
-    async def loader():
-        return edge_runtime
-
-    async with Client(build_server(AppState(loader=loader))) as c:
-        yield c
 
 
 def text_of(result) -> str:

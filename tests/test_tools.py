@@ -22,16 +22,6 @@ pytestmark = pytest.mark.anyio
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
 
 
-@pytest.fixture
-async def client(edge_runtime):
-    async def loader():
-        return edge_runtime
-
-    state = AppState(loader=loader)
-    async with Client(build_server(state)) as c:
-        yield c
-
-
 def text_of(result) -> str:
     return "\n".join(getattr(c, "text", "") for c in result.content)
 
