@@ -30,7 +30,7 @@ from index.search.queries import (
     prefetch_limit,
 )
 from index.search.ranking import WISH_ORDER, people_terms, prior_factor, ranking_formula, reading_terms
-from index.search.resolve import AnimeResolver
+from index.search.resolve import AnimeResolver, TitleMatches
 from index.search.results import (
     HIT_PAYLOAD,
     AnimeHit,
@@ -249,20 +249,23 @@ class SearchEngine:
         interpret = self.settings.interpret_queries if interpret is None else interpret
         vocab = await self._reading_vocabulary()
         reading = None
+        whole = None  # the query's title matches, looked up once and reused when the whole query is searched
         if interpret and not aspects:
+            cutoff = min(self.settings.title_fuzzy_cutoff, TITLE_AS_IS_CUTOFF)
+            whole = await self.resolver.title_matches(query, fuzzy_cutoff=cutoff)
             # A typed title is a title, not a wish list ("mushi shi" is Mushishi, not the studio Mushi Production).
-            whole = await self.resolver.title_matches(query, fuzzy_cutoff=TITLE_AS_IS_CUTOFF)
-            reading = QueryReading(text=query) if whole.exact or whole.fuzzy else read_query(query, vocab)
+            as_title = whole.exact or whole.at_least(TITLE_AS_IS_CUTOFF).fuzzy
+            reading = QueryReading(text=query) if as_title else read_query(query, vocab)
         explicit = filters.model_dump(exclude_unset=True) if filters else {}
         read_filters = merge_filters(reading.filters, explicit) if reading and reading.filters else None
         page = await self._search_read(
-            query, reading, read_filters, filters, aspects, limit, offset, explain, diversify, vocab
+            query, reading, read_filters, filters, aspects, limit, offset, explain, diversify, vocab, whole
         )
         if reading is not None and read_filters and not page.results and offset == 0:
             # Nothing met the facts as filters ("Ghibli films" where the data has no studios): use them as
             # preferences instead, and say so, rather than answer nothing.
             page = await self._search_read(
-                query, reading.softened(query), None, filters, aspects, limit, offset, explain, diversify, vocab
+                query, reading.softened(query), None, filters, aspects, limit, offset, explain, diversify, vocab, whole
             )
             if page.interpreted_as is not None:
                 page.interpreted_as.relaxed = True
@@ -280,16 +283,19 @@ class SearchEngine:
         explain: bool,
         diversify: bool,
         vocab: Vocabulary,
+        whole: TitleMatches | None,
     ) -> SearchPage:
         effective = SearchFilters.model_validate(read_filters) if read_filters is not None else filters
         qfilter = await self._filter(effective)
         text = reading.text if reading is not None else query
         legs = await self._text_legs(text, aspects) if text else []
-        titles = (
-            await self.resolver.title_matches(text, fuzzy_cutoff=self.settings.title_fuzzy_cutoff)
-            if reading is not None and text
-            else None
-        )
+        titles = None
+        if reading is not None and text:
+            cutoff = self.settings.title_fuzzy_cutoff
+            if whole is not None and text == query:
+                titles = whole.at_least(cutoff)
+            else:
+                titles = await self.resolver.title_matches(text, fuzzy_cutoff=cutoff)
         priors = prior_factor(self.settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if not aspects else []
         wishes = reading_terms(self.settings, reading, vocab.max_year)
         if reading is not None and text:

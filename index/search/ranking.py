@@ -148,9 +148,12 @@ def _title_base(settings: SearchSettings, titles: TitleMatches | None) -> Any:
     if replaced:
         base = models.SumExpression(sum=["$score", *replaced])
     if titles.fuzzy and settings.title_fuzzy_boost:
+        cutoff = settings.title_fuzzy_cutoff
         floors = [
             _times(round(settings.title_fuzzy_boost * (0.5 + 0.5 * closeness), 4), models.HasIdCondition(has_id=[pid]))
-            for pid, closeness in sorted(titles.fuzzy.items(), key=lambda kv: -kv[1])[:10]
+            for pid, closeness in sorted(
+                ((pid, (ratio - cutoff) / (100 - cutoff)) for pid, ratio in titles.fuzzy.items()), key=lambda kv: -kv[1]
+            )[:10]
         ]
         base = models.MaxExpression(max=[base, models.SumExpression(sum=floors)])
     return base

@@ -25,10 +25,15 @@ class TitleMatches:
 
     exact: list[str] = field(default_factory=list)
     prefix: list[str] = field(default_factory=list)
-    fuzzy: dict[str, float] = field(default_factory=dict)  # point id -> closeness 0-1 above the cutoff
+    fuzzy: dict[str, float] = field(default_factory=dict)  # point id -> rapidfuzz ratio (0-100) of its title
 
     def ids(self) -> list[str]:
         return list(dict.fromkeys([*self.exact, *self.prefix, *self.fuzzy]))
+
+    def at_least(self, ratio: float) -> TitleMatches:
+        """The same matches with only the close spellings of at least ``ratio``."""
+        fuzzy = {pid: r for pid, r in self.fuzzy.items() if r >= ratio}
+        return TitleMatches(exact=self.exact, prefix=self.prefix, fuzzy=fuzzy)
 
 
 # A single word inside the titles of at most this many entries counts as a title match.
@@ -120,8 +125,7 @@ class AnimeResolver:
             for title, score, _ in close:
                 for pid in index.ids_of[title]:
                     if pid not in seen:
-                        closeness = (score - fuzzy_cutoff) / (100 - fuzzy_cutoff)
-                        found.fuzzy[pid] = max(found.fuzzy.get(pid, 0.0), closeness)
+                        found.fuzzy[pid] = max(found.fuzzy.get(pid, 0.0), score)
         return found
 
     async def resolve(self, ref: str, *, with_vectors: bool | list[str] = False) -> models.Record:
