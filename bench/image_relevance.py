@@ -1,6 +1,6 @@
 """Picture search relevance with REAL image weights: Recall@1, Recall@10, MRR and p50 latency per query variant.
 
-Why: tests/test_image_search.py proves the picture plumbing with a random-weight CLIP; whether a user's cover,
+Why: tests/tools/test_image_search.py proves the picture plumbing with a random-weight CLIP; whether a user's cover,
 re-encoded upload or crop finds its anime depends on the real weights, and is measured here. Each cover is sent
 to ``SearchEngine.search_image`` (the engine call of the search_anime_by_image tool: decode, embed, query) three
 ways: the picture itself (PNG), a resized JPEG (70% size, quality 75) and a crop (the central 70% of each side).

@@ -10,7 +10,7 @@ Start a server (turn the per-client rate limit off: every loopback client shares
 
 `--mix` sends the assistant-like mix MIX (60% search_anime, 20% get_anime, 10% find_similar_anime,
 10% browse_anime) instead of CALLS; `--levels` runs one load per client count and prints req/s and p99 for each.
-tests/test_load.py runs the short form (8 clients, ~15 s) against a subprocess server.
+tests/server/test_load.py runs the short form (8 clients, ~15 s) against a subprocess server.
 """
 
 from __future__ import annotations

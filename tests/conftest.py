@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["index_fixtures", "fake_sources"]
+from tests.paths import SHARED
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+pytest_plugins = ["tests.index_fixtures", "tests.fake_sources"]
+
 
 TINY_CLIP_CONFIG = {
     "embed_dim": 32,
@@ -31,7 +32,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The read-only shared data folder (../shared relative to the repo root)."""
-    return SHARED_DIR
+    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -34,12 +34,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from enrichment.settings import EnrichmentSettings
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "enrichment"
+from tests.paths import ENRICHMENT_FIXTURES
 
 
 def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return json.loads((ENRICHMENT_FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def recorded_raws() -> dict[str, dict[str, Any]]:

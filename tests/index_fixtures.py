@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from tests.paths import SHARED
+
 MAL_FILE = SHARED / "data" / "anime_mal_1822.json"
 ENRICHED_FILE = SHARED / "data" / "enriched_sample_28.json"
 TITLES_FILE = SHARED / "data" / "anime_mal_titles_24901.json"
-FIXTURES = SHARED / "fixtures" / "enrichment"
 
 
 class RememberingEmbedder:

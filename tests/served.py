@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
 
 
 def cli_env(data_dir: Path, tiny_clip: tuple[Path, Path], **extra: str) -> dict[str, str]:

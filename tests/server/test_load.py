@@ -10,8 +10,9 @@ import sys
 
 import httpx
 import pytest
-from index_fixtures import MAL_FILE
-from served import ROOT, cli_env, run_cli, start_http_server, stop_server
+
+from tests.index_fixtures import MAL_FILE
+from tests.served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 CLIENTS, SECONDS = 8, 15.0

@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 
 import anyio
 import pytest
-from index_fixtures import build_runtime
 from mcp import Client, StdioServerParameters
-from served import ROOT, cli_env, free_port
 
 from server.app import build_server
 from server.state import AppState
+from tests.index_fixtures import build_runtime
+from tests.served import ROOT, cli_env, free_port
 
 pytestmark = pytest.mark.anyio
 

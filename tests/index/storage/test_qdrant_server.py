@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
-from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 from index.settings import StorageSettings
 from index.storage import qdrant_server as server_mod
 from index.storage.base import IncompatibleCollectionError, StoreError
 from index.storage.qdrant_server import ServerStore, safe_url
 from index.vectors import TITLE
+from tests.index.storage.helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 pytestmark = STORAGE_MARKS
 

@@ -7,7 +7,6 @@ import time
 
 import anyio
 import pytest
-from fake_sources import FakeSources
 
 from enrichment.cache import ResponseCache, cache_key
 from enrichment.http import (
@@ -20,6 +19,7 @@ from enrichment.http import (
     SourceUnavailable,
     parse_retry_after,
 )
+from tests.fake_sources import FakeSources
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,9 @@ import json
 import re
 
 import pytest
-from index_fixtures import MAL_FILE, build_runtime
 
 from server.state import AppState
+from tests.index_fixtures import MAL_FILE, build_runtime
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ from server.app import build_server
 from server.state import AppState
 
 pytestmark = pytest.mark.anyio
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "tools.json"
 
 
 def text_of(result) -> str:

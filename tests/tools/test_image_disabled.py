@@ -8,11 +8,11 @@ import base64
 import io
 
 import pytest
-from index_fixtures import build_runtime
 from mcp import Client
 
 from server.app import build_server
 from server.state import AppState
+from tests.index_fixtures import build_runtime
 
 pytestmark = pytest.mark.anyio
 

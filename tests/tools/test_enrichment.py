@@ -5,12 +5,12 @@ characters and its staff among the 1,822 shared entries."""
 from __future__ import annotations
 
 import pytest
-from index_fixtures import build_runtime
 from mcp import Client
 
 from index.identity import point_id
 from server.app import build_server
 from server.state import AppState
+from tests.index_fixtures import build_runtime
 
 pytestmark = pytest.mark.anyio
 

@@ -11,9 +11,10 @@ import time
 
 import httpx
 import pytest
-from index_fixtures import MAL_FILE
 from mcp import Client, StdioServerParameters
-from served import ROOT, cli_env, run_cli, start_http_server, stop_server
+
+from tests.index_fixtures import MAL_FILE
+from tests.served import ROOT, cli_env, run_cli, start_http_server, stop_server
 
 pytestmark = pytest.mark.slow
 

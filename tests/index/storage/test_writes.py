@@ -10,7 +10,11 @@ import anyio
 import numpy as np
 import pytest
 from qdrant_client import models
-from storage_helpers import (  # noqa: F401  (fixtures)
+
+from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError
+from index.storage.lexical import lexical_query
+from index.vectors import CHARACTER, DENSE_VECTORS, GENRE, LEXICAL, STAFF, TITLE
+from tests.index.storage.helpers import (  # noqa: F401  (fixtures)
     IMAGE_DIM,
     SPEC,
     STORAGE_MARKS,
@@ -26,10 +30,6 @@ from storage_helpers import (  # noqa: F401  (fixtures)
     store,
     unit,
 )
-
-from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError
-from index.storage.lexical import lexical_query
-from index.vectors import CHARACTER, DENSE_VECTORS, GENRE, LEXICAL, STAFF, TITLE
 
 pytestmark = STORAGE_MARKS
 

@@ -5,14 +5,13 @@ outside the 1,822 full ones carry no invented year, studio or member count)."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 from mcp import Client
 
 from index.importers import iter_entries
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo" / "anime_demo.json"
 # 2019+ titles, by id: the catalogue has no year for them (Frieren aired 2023, Jujutsu Kaisen 2020).
 FRIEREN, JUJUTSU_KAISEN, ATTACK_ON_TITAN = "mal-52991", "mal-40748", "mal-16498"

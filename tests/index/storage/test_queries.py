@@ -11,7 +11,11 @@ from collections import Counter
 import numpy as np
 import pytest
 from qdrant_client import models
-from storage_helpers import (  # noqa: F401  (fixtures)
+
+from index.storage.base import StoreError
+from index.storage.lexical import lexical_document, lexical_query
+from index.vectors import GENRE, LEXICAL, TITLE
+from tests.index.storage.helpers import (  # noqa: F401  (fixtures)
     STORAGE_MARKS,
     TEXT_DIM,
     N,
@@ -25,10 +29,6 @@ from storage_helpers import (  # noqa: F401  (fixtures)
     store,
     unit,
 )
-
-from index.storage.base import StoreError
-from index.storage.lexical import lexical_document, lexical_query
-from index.vectors import GENRE, LEXICAL, TITLE
 
 pytestmark = STORAGE_MARKS
 

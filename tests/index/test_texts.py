@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,7 @@ from index.payload import average_score, build_payload, normalise_title, rating_
 from index.payload_fields import ENTRY_KEY, IMAGE_URL_KEY, PAYLOAD_INDEXES, SYNOPSIS_SHORT_KEY
 from index.schema import AnimeEntry
 from index.texts import image_sources, lexical_text, render_texts, vector_texts
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.paths import DATA
 
 
 @pytest.fixture(scope="module")

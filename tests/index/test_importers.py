@@ -6,16 +6,14 @@ import gzip
 import io
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 
 from index.identity import content_hash, derive_id, entry_id, platform_id, point_id, source_ids, text_hash
 from index.importers import ImportFileError, count_entries, iter_entries, load_entries, title_from_url
 from index.schema import AnimeEntry, AnimeType
+from tests.paths import DATA
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SCHEMAS = DATA / "schemas"
 
 

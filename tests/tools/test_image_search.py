@@ -15,7 +15,8 @@ not the quality of picture search. Real-weight quality is measured by bench/imag
 from __future__ import annotations
 
 import pytest
-from image_fixtures import b64, encode, picture_client, picture_index, resized_jpeg  # noqa: F401 (fixtures)
+
+from tests.image_fixtures import b64, encode, picture_client, picture_index, resized_jpeg  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from qdrant_client import models
-from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 from index.settings import StorageSettings
 from index.storage.base import StoreError
@@ -16,6 +15,7 @@ from index.storage.factory import open_store
 from index.storage.lexical import lexical_document, lexical_query
 from index.storage.qdrant_server import ServerStore
 from index.vectors import LEXICAL, TITLE
+from tests.index.storage.helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
 pytestmark = STORAGE_MARKS
 

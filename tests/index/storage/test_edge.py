@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 from qdrant_client import models
-from storage_helpers import SPEC, STORAGE_MARKS, TEXT_DIM, ids_of, make_points, pid, unit
 
 from index.storage.base import StoreError
 from index.storage.edge import EdgeStore
 from index.vectors import TITLE
+from tests.index.storage.helpers import SPEC, STORAGE_MARKS, TEXT_DIM, ids_of, make_points, pid, unit
 
 pytestmark = STORAGE_MARKS
 

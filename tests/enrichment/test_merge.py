@@ -5,12 +5,12 @@ from __future__ import annotations
 import statistics
 
 import pytest
-from fake_sources import recorded_raws
 
 from enrichment.merge import merge_entry, score_summary
 from enrichment.sources import PARSERS
 from enrichment.sources._common import name_key
 from index.schema import AnimeEntry, AnimeStatus, AnimeType
+from tests.fake_sources import recorded_raws
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from index_fixtures import ENRICHED_FILE
+
+from tests.index_fixtures import ENRICHED_FILE
 
 pytestmark = pytest.mark.anyio
 

@@ -7,11 +7,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from fake_sources import load_fixture
 
 from enrichment.pipeline import Enricher, enrich_entry, enrich_many
 from enrichment.sources._common import name_key
 from index.schema import AnimeEntry
+from tests.fake_sources import load_fixture
 
 pytestmark = pytest.mark.anyio
 
