@@ -10,7 +10,7 @@ from enrichment.merge import merge_entry, score_summary
 from enrichment.sources import PARSERS
 from enrichment.sources._common import name_key
 from index.schema import AnimeEntry, AnimeStatus, AnimeType
-from tests.fake_sources import recorded_raws
+from tests.recorded_answers import recorded_raws
 
 
 @pytest.fixture(scope="module")

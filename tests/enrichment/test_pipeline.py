@@ -11,7 +11,7 @@ import pytest
 from enrichment.pipeline import Enricher, enrich_entry, enrich_many
 from enrichment.sources._common import name_key
 from index.schema import AnimeEntry
-from tests.fake_sources import load_fixture
+from tests.recorded_answers import load_fixture
 
 pytestmark = pytest.mark.anyio
 

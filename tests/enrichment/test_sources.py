@@ -11,7 +11,7 @@ from enrichment.sources.anidb import parse_anidb_xml
 from enrichment.sources.jikan import parse_theme_song
 from enrichment.sources.kitsu import parse as parse_kitsu
 from index.schema import AnimeEntry
-from tests.fake_sources import anidb_xml, load_fixture, recorded_raws
+from tests.recorded_answers import anidb_xml, load_fixture, recorded_raws
 
 
 @pytest.fixture(scope="module")

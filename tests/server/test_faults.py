@@ -165,7 +165,7 @@ async def _count_and_sample(base: str) -> tuple[int, dict[str, dict]]:
 async def test_sigkill_during_enrichment_loses_nothing_and_a_rerun_completes(killed_then_resumed, tmp_path):
     """The server is killed while an enrichment job is fetching (a slow source); after a restart every
     entry is still there and unchanged, and enriching again completes and updates the entry in place."""
-    from fake_sources import FakeSources
+    from tests.fake_sources import FakeSources
 
     base_env = killed_then_resumed[0]
     with FakeSources() as fake:
