@@ -1,9 +1,9 @@
 """Server backend: a Qdrant server or cluster through ``AsyncQdrantClient``.
 
 Requests pass ``qdrant_client.models`` through unchanged (plus per-vector default
-search params, see ``collection.prepare_request``). Transient failures
-(connection errors, timeouts, HTTP 5xx and 429) are retried with exponential
-backoff and jitter; every other failure becomes a StoreError naming the fix.
+search params, see ``collection.prepare_request``). Every client call goes through
+``qdrant_calls.ServerCalls``: transient failures are retried with backoff, every
+other failure becomes a StoreError naming the fix.
 
 The models/dimensions record lives in the collection's own ``metadata`` (set on
 ``create_collection``, qdrant-client >= 1.16 with a server >= 1.16): it is created
@@ -21,15 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
-import random
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
-import anyio
-import httpx
 from qdrant_client import AsyncQdrantClient, models
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from index.settings import StorageSettings
 from index.storage.base import CollectionSpec, IncompatibleCollectionError, StoreError, StoreInfo
@@ -44,60 +38,11 @@ from index.storage.collection import (
     vector_layouts,
 )
 from index.storage.paging import is_ordered_cursor, ordered_page
+from index.storage.qdrant_calls import ServerCalls, safe_url
 from index.storage.qdrant_config import server_index_schema, server_sparse_config, server_vectors_config
 from index.vectors import DENSE_VECTORS, LEXICAL
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 10.0
-
-
-def safe_url(url: str) -> str:
-    """The URL without user info, query or fragment: safe to log and show."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Connection problems, timeouts, 5xx and 429 may pass on their own; retry those."""
-    if isinstance(exc, UnexpectedResponse):
-        return exc.status_code is not None and (exc.status_code == 429 or exc.status_code >= 500)
-    return isinstance(exc, (ResponseHandlingException, httpx.TransportError, ConnectionError, TimeoutError))
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    if isinstance(exc, UnexpectedResponse) and exc.headers is not None:
-        try:
-            return float(exc.headers.get("retry-after", ""))
-        except ValueError:
-            return None
-    return None
-
-
-def backoff_delay(attempt: int, exc: BaseException | None = None) -> float:
-    """Exponential backoff with jitter (50-100 % of the step); honours Retry-After."""
-    step = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2**attempt))
-    delay = step * random.uniform(0.5, 1.0)
-    hint = _retry_after(exc) if exc is not None else None
-    return min(max(delay, hint), 3 * BACKOFF_CAP_S) if hint else delay
-
-
-def _describe(exc: BaseException) -> str:
-    """Short text of an error: status and server message, never request headers."""
-    if isinstance(exc, UnexpectedResponse):
-        body = exc.content[:300].decode("utf-8", "replace") if exc.content else ""
-        return f"HTTP {exc.status_code} {exc.reason_phrase or ''} {body}".strip()
-    if isinstance(exc, ResponseHandlingException):
-        return f"{type(exc.source).__name__}: {exc.source}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-# ---------------------------------------------------------------------------- store
 
 
 class ServerStore:
@@ -123,58 +68,16 @@ class ServerStore:
         self._client = client
         self.collection_name = settings.collection_name
         self.location = safe_url(url) if url else "in-process client"
-        self._retries = max(0, settings.qdrant_retries)
+        self._calls = ServerCalls(self.location, self.collection_name, settings.qdrant_retries)
         self._shard_number = settings.shard_number
         self._replication_factor = settings.replication_factor
         self._meta: dict[str, Any] | None = None
         self._layouts: dict[str, VectorLayout] = {}
         self._open = False
 
-    @property
-    def _where(self) -> str:
-        return f"collection {self.collection_name!r} on {self.location}"
-
-    async def _call(self, op: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        attempt = 0
-        while True:
-            try:
-                return await fn(*args, **kwargs)
-            except StoreError:
-                raise
-            except Exception as exc:
-                if is_transient(exc) and attempt < self._retries:
-                    delay = backoff_delay(attempt, exc)
-                    log.warning(
-                        "Qdrant %s on %s failed (%s); retry %d/%d in %.1fs",
-                        op,
-                        self.location,
-                        type(exc).__name__,
-                        attempt + 1,
-                        self._retries,
-                        delay,
-                    )
-                    attempt += 1
-                    await anyio.sleep(delay)
-                    continue
-                raise self._error(op, exc, attempt) from exc
-
-    def _error(self, op: str, exc: Exception, attempts: int) -> StoreError:
-        if is_transient(exc):
-            return StoreError(
-                f"Qdrant at {self.location} did not answer {op} after {attempts + 1} tries ({_describe(exc)}); "
-                "check that it runs and that ANIME_MCP_QDRANT_URL is right"
-            )
-        if isinstance(exc, UnexpectedResponse):
-            if exc.status_code in (401, 403):
-                return StoreError(
-                    f"Qdrant at {self.location} refused {op} ({exc.status_code}): check ANIME_MCP_QDRANT_API_KEY"
-                )
-            return StoreError(f"Qdrant refused {op} on {self._where}: {_describe(exc)}")
-        return StoreError(f"{op} failed on {self._where}: {exc}")
-
     def _require(self) -> None:
         if not self._open:
-            raise StoreError(f"{self._where} is not open; call open() first")
+            raise StoreError(f"{self._calls.where} is not open; call open() first")
 
     # -- lifecycle
 
@@ -182,27 +85,27 @@ class ServerStore:
         expected = collection_meta(spec)
         self._layouts = vector_layouts(spec)
         name = self.collection_name
-        exists = await self._call("collection_exists", self._client.collection_exists, name)
+        exists = await self._calls.run("collection_exists", self._client.collection_exists, name)
         if exists and recreate:
-            log.info("deleting %s for re-indexing", self._where)
-            await self._call("delete_collection", self._client.delete_collection, name)
+            log.info("deleting %s for re-indexing", self._calls.where)
+            await self._calls.run("delete_collection", self._client.delete_collection, name)
             exists = False
         if exists:
-            info = await self._call("get_collection", self._client.get_collection, name)
+            info = await self._calls.run("get_collection", self._client.get_collection, name)
             stored = info.config.metadata or None
             if stored is None:
                 raise IncompatibleCollectionError(
-                    f"{self._where} has no anime-mcp meta record (models and dimensions): it was made by another "
+                    f"{self._calls.where} has no anime-mcp meta record (models and dimensions): it was made by another "
                     "tool, or the server is too old to keep collection metadata (Qdrant 1.16+ is needed). "
                     "Re-index with `anime-mcp index --recreate`, or set ANIME_MCP_COLLECTION_NAME to another "
                     "collection."
                 )
-            check_meta(stored, expected, self._where)
+            check_meta(stored, expected, self._calls.where)
             await self._ensure_indexes(set(info.payload_schema or {}))
         elif not create:
-            raise StoreError(f"{self._where} does not exist: run `anime-mcp index` first")
+            raise StoreError(f"{self._calls.where} does not exist: run `anime-mcp index` first")
         else:
-            await self._call(
+            await self._calls.run(
                 "create_collection",
                 self._client.create_collection,
                 name,
@@ -214,14 +117,14 @@ class ServerStore:
                 metadata=expected,
             )
             await self._ensure_indexes(set())
-            log.info("created %s", self._where)
+            log.info("created %s", self._calls.where)
         self._meta = expected
         self._open = True
 
     async def _ensure_indexes(self, present: set[str]) -> None:
         for key, kind in payload_indexes().items():
             if key not in present:
-                await self._call(
+                await self._calls.run(
                     "create_payload_index",
                     self._client.create_payload_index,
                     self.collection_name,
@@ -242,9 +145,9 @@ class ServerStore:
     async def meta(self) -> dict[str, Any] | None:
         if self._meta is not None:
             return dict(self._meta)
-        if not await self._call("collection_exists", self._client.collection_exists, self.collection_name):
+        if not await self._calls.run("collection_exists", self._client.collection_exists, self.collection_name):
             return None
-        info = await self._call("get_collection", self._client.get_collection, self.collection_name)
+        info = await self._calls.run("get_collection", self._client.get_collection, self.collection_name)
         return dict(info.config.metadata) if info.config.metadata else None
 
     # -- writes
@@ -252,19 +155,19 @@ class ServerStore:
     async def upsert(self, points: list[models.PointStruct]) -> None:
         self._require()
         if points:
-            await self._call("upsert", self._client.upsert, self.collection_name, points=points, wait=True)
+            await self._calls.run("upsert", self._client.upsert, self.collection_name, points=points, wait=True)
 
     async def update_vectors(self, points: list[models.PointVectors]) -> None:
         self._require()
         if points:
-            await self._call(
+            await self._calls.run(
                 "update_vectors", self._client.update_vectors, self.collection_name, points=points, wait=True
             )
 
     async def delete_vectors(self, ids: list[str], names: list[str]) -> None:
         self._require()
         if ids and names:
-            await self._call(
+            await self._calls.run(
                 "delete_vectors",
                 self._client.delete_vectors,
                 self.collection_name,
@@ -284,7 +187,7 @@ class ServerStore:
             models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload, points=[pid]))
             for pid, payload in payloads.items()
         ]
-        await self._call(
+        await self._calls.run(
             "batch_update_points",
             self._client.batch_update_points,
             self.collection_name,
@@ -295,7 +198,7 @@ class ServerStore:
     async def delete(self, ids: list[str]) -> None:
         self._require()
         if ids:
-            await self._call(
+            await self._calls.run(
                 "delete",
                 self._client.delete,
                 self.collection_name,
@@ -311,7 +214,7 @@ class ServerStore:
         self._require()
         if not ids:
             return []
-        return await self._call(
+        return await self._calls.run(
             "retrieve",
             self._client.retrieve,
             self.collection_name,
@@ -328,7 +231,9 @@ class ServerStore:
         if not requests:
             return []
         prepared = [prepare_request(r, self._layouts) for r in requests]
-        responses = await self._call("query", self._client.query_batch_points, self.collection_name, requests=prepared)
+        responses = await self._calls.run(
+            "query", self._client.query_batch_points, self.collection_name, requests=prepared
+        )
         return [r.points for r in responses]
 
     async def scroll(
@@ -345,16 +250,7 @@ class ServerStore:
             check_order_key(order_by if isinstance(order_by, str) else order_by.key)
 
             async def fetch(flt: models.Filter | None, order: models.OrderBy, n: int) -> list[models.Record]:
-                records, _ = await self._call(
-                    "scroll",
-                    self._client.scroll,
-                    self.collection_name,
-                    scroll_filter=flt,
-                    limit=n,
-                    order_by=order,
-                    with_payload=with_payload,
-                    with_vectors=False,
-                )
+                records, _ = await self._scroll(flt, n, order_by=order, with_payload=with_payload)
                 return records
 
             return await ordered_page(fetch, scroll_filter=scroll_filter, limit=limit, offset=offset, order_by=order_by)
@@ -362,21 +258,34 @@ class ServerStore:
             raise StoreError("this offset comes from an ordered scroll; pass the same order_by to continue it")
         if limit <= 0:
             raise StoreError(f"scroll limit must be positive, got {limit}")
-        records, next_offset = await self._call(
+        records, next_offset = await self._scroll(scroll_filter, limit, offset=offset, with_payload=with_payload)
+        return records, (str(next_offset) if next_offset is not None else None)
+
+    async def _scroll(
+        self,
+        scroll_filter: models.Filter | None,
+        limit: int,
+        *,
+        offset: str | None = None,
+        order_by: models.OrderBy | None = None,
+        with_payload: bool | list[str],
+    ) -> tuple[list[models.Record], Any]:
+        """One scroll call of the client (payloads only, never vectors)."""
+        return await self._calls.run(
             "scroll",
             self._client.scroll,
             self.collection_name,
             scroll_filter=scroll_filter,
             limit=limit,
             offset=offset,
+            order_by=order_by,
             with_payload=with_payload,
             with_vectors=False,
         )
-        return records, (str(next_offset) if next_offset is not None else None)
 
     async def count(self, count_filter: models.Filter | None = None) -> int:
         self._require()
-        result = await self._call(
+        result = await self._calls.run(
             "count", self._client.count, self.collection_name, count_filter=count_filter, exact=True
         )
         return result.count
@@ -386,7 +295,7 @@ class ServerStore:
     ) -> list[tuple[Any, int]]:
         self._require()
         check_facet_key(key)
-        response = await self._call(
+        response = await self._calls.run(
             "facet",
             self._client.facet,
             self.collection_name,

@@ -9,9 +9,10 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from index.settings import StorageSettings
-from index.storage import qdrant_server as server_mod
+from index.storage import qdrant_calls
 from index.storage.base import IncompatibleCollectionError, StoreError
-from index.storage.qdrant_server import ServerStore, safe_url
+from index.storage.qdrant_calls import safe_url
+from index.storage.qdrant_server import ServerStore
 from index.vectors import TITLE
 from tests.index.storage.helpers import SPEC, STORAGE_MARKS, TEXT_DIM
 
@@ -35,7 +36,7 @@ class FlakyClient:
 
 
 async def test_server_retries_transient_errors_only(monkeypatch):
-    monkeypatch.setattr(server_mod, "backoff_delay", lambda attempt, exc=None: 0.0)
+    monkeypatch.setattr(qdrant_calls, "backoff_delay", lambda attempt, exc=None: 0.0)
     settings = StorageSettings(qdrant_retries=3, collection_name="c")
     flaky = FlakyClient(2, ResponseHandlingException(ConnectionError("refused")))
     store = ServerStore(settings, client=flaky)
@@ -62,14 +63,14 @@ async def test_server_refuses_collection_without_meta():
 
 
 def test_backoff_grows_with_jitter():
-    delays = [server_mod.backoff_delay(a) for a in range(4)]
+    delays = [qdrant_calls.backoff_delay(a) for a in range(4)]
     for attempt, d in enumerate(delays):
-        step = min(server_mod.BACKOFF_CAP_S, server_mod.BACKOFF_BASE_S * 2**attempt)
+        step = min(qdrant_calls.BACKOFF_CAP_S, qdrant_calls.BACKOFF_BASE_S * 2**attempt)
         assert step / 2 <= d <= step
 
 
 async def test_server_unreachable_hides_api_key(monkeypatch):
-    monkeypatch.setattr(server_mod, "backoff_delay", lambda attempt, exc=None: 0.0)
+    monkeypatch.setattr(qdrant_calls, "backoff_delay", lambda attempt, exc=None: 0.0)
     secret = "s3cr3t-key"
     settings = StorageSettings(
         qdrant_url="http://user:pw@127.0.0.1:9/?k=v", qdrant_api_key=secret, qdrant_retries=1, qdrant_timeout=2
