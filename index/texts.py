@@ -5,6 +5,9 @@ than a bare list, so every vector gets short labelled sentences. Texts are never
 truncated here (the embedding module chunks and pools long ones), and a vector
 whose fields are all empty gets no text at all rather than an empty string.
 Numbers that only matter for filters (scores, ids of people, URLs) stay in the payload.
+
+The builders of the people texts live in index.text_people, those of the airing texts in
+index.text_airing; the shared phrasing in index.text_words. TEXT_BUILDERS names one per vector.
 """
 
 from __future__ import annotations
@@ -14,21 +17,18 @@ import re
 from index import vectors as V
 from index.identity import PLATFORM_NAMES, platform_id, source_ids
 from index.payload import normalise_title
-from index.schema import AnimeEntry, Character, EpisodeDetail, ThemeSong
-
-# The word tables and helpers live in index.text_words; they are re-exported here because
-# other code and tests import them from index.texts.
-from index.text_words import (  # noqa: F401
+from index.schema import AnimeEntry, EpisodeDetail, ThemeSong
+from index.text_airing import streaming_text, temporal_text
+from index.text_people import character_text, staff_text
+from index.text_words import (
     _PLACEHOLDER_SYNOPSIS,
     AWARD_WORDS,
-    FORMAT_WORDS,
     LINK_WORDS,
     RELATION_WORDS,
     SOURCE_WORDS,
     STATUS_WORDS,
     TYPE_WORDS,
     _label,
-    _name_key,
     _rank_tier,
     _reception,
     _sentences,
@@ -70,34 +70,6 @@ def title_text(e: AnimeEntry) -> str | None:
         )
         or None
     )
-
-
-def character_block(c: Character) -> str:
-    """One character in words: names, role, voice actors, description."""
-    native = c.name_native or c.name_kanji
-    name = person(c.name)
-    head = name + (f" ({native})" if native and native != c.name else "")
-    role = (c.role or "").strip().lower()
-    head += f", {role} character" if role else ""
-    aliases = unique(
-        a for a in [c.name, *c.nicknames, *c.name_variations, c.name_kanji] if a and a.strip() not in (name, native)
-    )
-    voices = [f"{person(v.name)} ({v.language})" if v.language else person(v.name) for v in c.voice_actors]
-    return _sentences(
-        [
-            end(head),
-            _label("Also called", aliases),
-            f"Gender: {c.gender}." if c.gender else None,
-            f"Age: {c.age}." if c.age else None,
-            _label("Voiced by", voices),
-            end(one_line(c.description)) if one_line(c.description) else None,
-        ]
-    )
-
-
-def character_text(e: AnimeEntry) -> str | None:
-    blocks = [character_block(c) for c in e.characters if c.name.strip()]
-    return "\n".join(blocks) or None
 
 
 def genre_text(e: AnimeEntry) -> str | None:
@@ -145,45 +117,6 @@ def technical_text(e: AnimeEntry) -> str | None:
     )
 
 
-def staff_text(e: AnimeEntry) -> str | None:
-    staff = e.staff_data
-    parts: list[str | None] = []
-    if staff:
-        for role, members in staff.production_staff.items():
-            names = [
-                m.name + (f" ({m.native_name})" if m.native_name and m.native_name != m.name else "")
-                for m in members
-                if m.name
-            ]
-            parts.append(_label(_words(role), names))
-        parts.append(_label("Studios", (c.name for c in staff.studios)))
-        parts.append(_label("Producers", (c.name for c in staff.producers)))
-    # language -> actor key -> (actor name, role key -> role); the same person and role come
-    # from staff data and from characters, in either name order ("Hanazawa Kana")
-    cast: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
-
-    def add(language: str, actor: str, role: str | None) -> None:
-        name = person(actor)
-        _, roles = cast.setdefault(_words(language), {}).setdefault(_name_key(name), (name, {}))
-        key = _name_key(role or "")
-        if role and key and key not in roles and not any(set(key.split()) <= set(k.split()) for k in roles):
-            roles[key] = role
-
-    if staff:
-        for language, members in staff.voice_actors.items():
-            for m in members:
-                add(language, m.name, None)
-                for role in m.character_assignments:
-                    add(language, m.name, role)
-    for character in e.characters:
-        for actor in character.voice_actors:
-            add(actor.language or "unknown language", actor.name, person(character.name))
-    for language, actors in cast.items():
-        voiced = [f"{name} as {', '.join(roles.values())}" if roles else name for name, roles in actors.values()]
-        parts.append(_label(f"Voice actors ({language})", voiced, "; "))
-    return _sentences(parts) or None
-
-
 def review_text(e: AnimeEntry) -> str | None:
     ranks = unique(contextual_rank_words(r) for stats in e.statistics.values() for r in stats.contextual_ranks)
     labels = [*e.genres, *e.tags, *(t.name for t in e.themes)]
@@ -198,96 +131,6 @@ def review_text(e: AnimeEntry) -> str | None:
                 _rank_tier(mal.rank if mal else None, "highest rated"),
                 _rank_tier(mal.popularity_rank if mal else None, "most popular"),
                 _reception(score),
-            ]
-        )
-        or None
-    )
-
-
-def temporal_text(e: AnimeEntry) -> str | None:
-    season = e.season.value.capitalize() if e.season else None
-    aired = e.aired_dates
-    aired_text = None
-    if aired:
-        aired_text = clean(aired.string) or _sentences(
-            [
-                f"from {when(aired.from_)}" if when(aired.from_) else None,
-                f"to {when(aired.to)}" if when(aired.to) else None,
-            ]
-        )
-    b = e.broadcast
-    broadcast = None
-    if b:
-        broadcast = clean(b.string) or _sentences(
-            [
-                f"{b.day.rstrip('s')}s" if b.day else None,
-                f"at {b.time}" if b.time else None,
-                f"({b.timezone})" if b.timezone else None,
-            ]
-        )
-    schedule = e.broadcast_schedule
-    schedule_text = (
-        _sentences(
-            [
-                f"Japan {when(schedule.jpn_time)}" if when(schedule.jpn_time) else None,
-                f"subtitled {when(schedule.sub_time)}" if when(schedule.sub_time) else None,
-                f"dubbed {when(schedule.dub_time)}" if when(schedule.dub_time) else None,
-            ],
-            "; ",
-        )
-        if schedule
-        else ""
-    )
-    premiere = e.premiere_dates
-    premiere_text = (
-        _sentences(
-            [
-                f"original {when(premiere.original)}" if when(premiere.original) else None,
-                f"subtitled {when(premiere.sub)}" if when(premiere.sub) else None,
-                f"dubbed {when(premiere.dub)}" if when(premiere.dub) else None,
-            ],
-            "; ",
-        )
-        if premiere
-        else ""
-    )
-    delay = describe_mapping(e.delay_information)
-    return (
-        _sentences(
-            [
-                f"Season: {season} {e.year}." if season and e.year else (f"Season: {season}." if season else None),
-                f"Year: {e.year} ({e.year // 10 * 10}s)." if e.year else None,
-                f"Premiere month: {e.month}." if e.month else None,
-                f"Aired: {aired_text}." if aired_text else None,
-                f"Broadcast: {broadcast}." if broadcast else None,
-                f"Broadcast schedule: {schedule_text}." if schedule_text else None,
-                f"Premiere dates: {premiere_text}." if premiere_text else None,
-                f"Delay information: {delay}." if delay else None,
-            ]
-        )
-        or None
-    )
-
-
-def streaming_text(e: AnimeEntry) -> str | None:
-    services = []
-    for s in e.streaming_info:
-        details = _sentences(
-            [
-                f"region {s.region}" if s.region else None,
-                "free" if s.free else None,
-                "premium required" if s.premium_required else None,
-                f"subtitles: {', '.join(s.subtitle_languages)}" if s.subtitle_languages else None,
-                f"dubbed: {', '.join(s.dub_languages)}" if s.dub_languages else None,
-            ],
-            "; ",
-        )
-        services.append(f"{s.platform} ({details})" if details else s.platform)
-    return (
-        _sentences(
-            [
-                _label("Streaming on", services, "; "),
-                _label("Streaming licenses", e.streaming_licenses),
             ]
         )
         or None
