@@ -60,7 +60,7 @@ def test_catalogue_only_entries_carry_no_invented_facts(demo_entries):
 async def demo_runtime(tmp_path_factory, remembering_embedder, demo_entries):
     """A cut of the demo (the 150 best-scored modern entries, 100 classics, the 28 enriched) indexed as
     `make run` indexes it; the whole demo takes ~1.5 min of model time, too long for the suite."""
-    from index_fixtures import build_runtime
+    from tests.index_fixtures import build_runtime
 
     make_demo = _make_demo()
     cut = demo_entries[:100] + demo_entries[make_demo.CLASSICS : make_demo.CLASSICS + 150] + demo_entries[-28:]

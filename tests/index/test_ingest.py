@@ -254,7 +254,7 @@ async def test_enriched_fields_survive_a_catalogue_release_unless_replaced(tmp_p
 
 def test_the_index_command_prunes_and_reports_every_count(tmp_path, tiny_clip, monkeypatch, capsys):
     """`anime-mcp index B --prune` after A: the one summary line a user reads counts each kind of entry."""
-    from served import cli_env
+    from tests.served import cli_env
 
     from server.cli import main
 

@@ -149,7 +149,7 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(
     import threading
     from http.server import ThreadingHTTPServer
 
-    from image_fixtures import _QuietHandler
+    from tests.image_fixtures import _QuietHandler
 
     from index.ingest import Ingestor
     from index.runtime import open_runtime
@@ -237,7 +237,7 @@ async def test_covers_of_different_entries_download_in_parallel(tmp_path, rememb
     import time
     from http.server import ThreadingHTTPServer
 
-    from image_fixtures import _QuietHandler
+    from tests.image_fixtures import _QuietHandler
 
     from index.ingest import Ingestor
     from index.runtime import open_runtime
