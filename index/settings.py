@@ -58,6 +58,16 @@ class EmbeddingSettings(BaseSettings):
         description="How long a query waits to share one encoder call while queries overlap (a lone query never "
         "waits).",
     )
+    query_runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="How queries are embedded on CPU: auto uses an ONNX Runtime export of the text model when one "
+        "is cached (a start then needs no torch; the export is made in the background otherwise), onnx exports it "
+        "at start when missing, torch never uses ONNX. GPUs use torch.",
+    )
+    onnx_cache_dir: Path = Field(
+        Path(user_cache_dir("anime-mcp")) / "onnx",
+        description="Folder of ONNX exports of text models, one per model and weights.",
+    )
 
 
 class ImageFetchSettings(BaseSettings):

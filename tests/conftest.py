@@ -23,6 +23,16 @@ TINY_CLIP_CONFIG = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def torch_queries(tmp_path_factory):
+    """Queries through torch unless a test asks for ONNX Runtime (tests/index/embedding/test_onnx_queries.py),
+    and exports in a session folder: no test writes to the user's cache or exports models in the background."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANIME_MCP_QUERY_RUNTIME", "torch")
+        patch.setenv("ANIME_MCP_ONNX_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-exports")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Async tests run on asyncio (what the MCP server uses)."""

@@ -2,23 +2,20 @@
 
 Everyone (indexing, search tools, benchmarks) goes through `get_embedding_module()`, so models are
 loaded once, queries from concurrent clients are micro-batched, and blocking model calls stay off
-the event loop. The image model loads in a background thread: text search is ready as soon as the
-text model is, and a failed image download does not delay or break it.
+the event loop. On CPU, queries go through an ONNX Runtime export of the text model when one exists
+(onnx_encoder.py): a server answers its first search without importing torch, which loads only when
+documents are embedded. The image model (and a missing export) load in a background thread after the
+first text query: text search is ready as soon as its encoder is, and a failed image download does not
+delay or break it.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import importlib.util
-import json
 import logging
-import sys
 import threading
 import time
-import types
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -27,7 +24,9 @@ from PIL import Image
 
 from index.embedding.batching import MicroBatcher
 from index.embedding.errors import ImageModelUnavailable
-from index.embedding.image_encoder import DUPLICATE_COSINE, ImageEncoder, entry_vector, register_model_config
+from index.embedding.image_encoder import DUPLICATE_COSINE, ImageEncoder, entry_vector
+from index.embedding.image_loader import ImageModel
+from index.embedding.onnx_encoder import OnnxQueryEncoder, open_onnx_queries
 from index.embedding.profiles import ResolvedModels, resolve_models
 from index.embedding.text_encoder import TextEncoder, check_texts
 from index.search.cache import MISS, CacheSettings, normalise_text, query_cache
@@ -35,50 +34,10 @@ from index.settings import EmbeddingSettings
 
 logger = logging.getLogger(__name__)
 
-#: The image model starts loading when the first text query has been answered, when something needs it,
-#: or this long after the text model is ready, whichever comes first: on a small CPU its loading would
-#: otherwise compete with the text model's warm-up and the first search (the cold start a user waits for).
+#: The image model (and a missing ONNX export) start loading when the first text query has been answered,
+#: when something needs the image model, or this long after the text model is ready, whichever comes first:
+#: on a small CPU their loading would otherwise compete with the warm-up and the first search.
 IMAGE_LOAD_DELAY_S = 10.0
-
-
-@contextlib.contextmanager
-def _without_sklearn() -> Iterator[None]:
-    """Import sentence-transformers without scikit-learn (and the scipy.stats it pulls in): only its
-    `pairwise_distances` (manhattan/euclidean similarity, unused here) needs it. Measured: 0.6 of 3.2 s of
-    CPU for the import, on the cold start's path. A stand-in module exists only during the import; the
-    function it lends imports the real one if it is ever called."""
-    name = "sklearn.metrics"
-    if name in sys.modules or "sentence_transformers" in sys.modules:
-        yield
-        return
-
-    def pairwise_distances(*args: Any, **kwargs: Any) -> Any:
-        import sklearn.metrics
-
-        return sklearn.metrics.pairwise_distances(*args, **kwargs)
-
-    stand_in = types.ModuleType(name)
-    stand_in.pairwise_distances = pairwise_distances  # type: ignore[attr-defined]  # a new module: nothing declared
-    sys.modules[name] = stand_in
-    try:
-        yield
-    finally:
-        if sys.modules.get(name) is stand_in:
-            del sys.modules[name]
-
-
-def _open_clip_embed_dim(name: str) -> int | None:
-    """The embedding size of a built-in OpenCLIP architecture read from its config file, without importing
-    open_clip (which opening the index would otherwise wait for); None when not found."""
-    spec = importlib.util.find_spec("open_clip")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "model_configs" / f"{name}.json"
-        if path.is_file():
-            try:
-                return int(json.loads(path.read_text(encoding="utf-8"))["embed_dim"])
-            except (OSError, ValueError, KeyError):
-                return None
-    return None
 
 
 class EmbeddingModule:
@@ -97,22 +56,15 @@ class EmbeddingModule:
         self.query_cache = query_cache(cache)
         self.models: ResolvedModels = resolve_models(self.settings)
         m = self.models
+        self._text_encoder: TextEncoder | None = None
+        self._text_lock = threading.Lock()
         started = time.perf_counter()
-        with _without_sklearn():
-            import sentence_transformers  # noqa: F401  (TextEncoder imports it again, from sys.modules)
-        self._text = TextEncoder(
-            m.text_model,
-            device=m.device,
-            batch_size=m.text_batch_size,
-            max_seq_length=self.settings.max_seq_length,
-            chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
-            precision=m.text_precision,
-            query_threads=m.query_threads,
-        )
-        logger.info("text model ready in %.1fs", time.perf_counter() - started)
+        onnx, export_wanted = open_onnx_queries(self.settings, m)
+        self._queries: OnnxQueryEncoder | TextEncoder = onnx or self._text
+        logger.info("text model ready for queries in %.1fs", time.perf_counter() - started)
         window_s = self.settings.micro_batch_window_ms / 1000.0
         self._query_batcher = MicroBatcher(
-            self._text.embed_queries, window_s=window_s, max_batch=m.text_batch_size, name="query"
+            self._queries.embed_queries, window_s=window_s, max_batch=m.text_batch_size, name="query"
         )
         self._clip_batcher = MicroBatcher(
             # the CLIP text tower costs far less per item than the image tower: larger batches
@@ -121,144 +73,128 @@ class EmbeddingModule:
             max_batch=m.image_batch_size * 4,
             name="clip-text",
         )
-
-        self._image: ImageEncoder | None = None
-        self._image_error: str | None = None
-        self._image_ready = threading.Event()
-        self._image_go = threading.Event()  # set: start loading the image model now (see IMAGE_LOAD_DELAY_S)
-        self._warm_lock = threading.Lock()
-        self._warm_image_on_load = False
+        # looked up when called, so that tests can stand in for the encoder class
+        self._images = ImageModel(self.settings, m, lambda *a, **kw: ImageEncoder(*a, **kw))
+        self._go = threading.Event()  # set: start the deferred loads now (see IMAGE_LOAD_DELAY_S)
         self._exiting = False
-        self._image_model_name: str | None = None
-        if not self.settings.image_enabled:
-            self._image_error = (
-                "image search is off (ANIME_MCP_IMAGE_ENABLED=false): set ANIME_MCP_IMAGE_ENABLED=true "
-                "and give weights with ANIME_MCP_IMAGE_PRETRAINED to use it"
-            )
-            self._image_ready.set()
-        else:
-            try:
-                self._image_model_name = register_model_config(m.image_model)
-            except ImageModelUnavailable as exc:
-                self._image_model_name = m.image_model
-                self._image_error = str(exc)
-                self._image_ready.set()
-        if not self._image_ready.is_set():
+        jobs: list[Callable[[], None]] = [self._export_queries] if export_wanted else []
+        if not self._images.ready.is_set():
             if load_image_in_background:
-                loader = threading.Thread(target=self._load_image_later, name="load-image-model", daemon=True)
-                loader.start()
-                # torch code still running in a daemon thread while the interpreter finalizes aborts the
-                # process ("terminate called without an active exception"): a command that finishes before
-                # the image model has loaded waits for the load, and skips its warm-up, at exit
-                atexit.register(self._finish_loading_at_exit, loader)
+                jobs.append(self._images.load)
             else:
-                self._load_image()
+                self._images.load()
+        if jobs:
+            loader = threading.Thread(target=self._load_later, args=(jobs,), name="load-later", daemon=True)
+            loader.start()
+            # torch code still running in a daemon thread while the interpreter finalizes aborts the
+            # process ("terminate called without an active exception"): a command that finishes before
+            # the loads are done waits for the one running, and skips the rest, at exit
+            atexit.register(self._finish_loading_at_exit, loader)
 
-    def _load_image_later(self) -> None:
-        self._image_go.wait(IMAGE_LOAD_DELAY_S)
-        if self._exiting:  # the command is done: loading now would only delay its exit
-            self._image_error = "the image model was not loaded (the process is exiting)"
-            self._image_ready.set()
-            return
-        self._load_image()
+    @property
+    def _text(self) -> TextEncoder:
+        """The torch text encoder (documents; queries too unless they go through ONNX), loaded on first use."""
+        with self._text_lock:
+            if self._text_encoder is None:
+                m = self.models
+                started = time.perf_counter()
+                self._text_encoder = TextEncoder(
+                    m.text_model,
+                    device=m.device,
+                    batch_size=m.text_batch_size,
+                    max_seq_length=self.settings.max_seq_length,
+                    chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
+                    precision=m.text_precision,
+                    query_threads=m.query_threads,
+                )
+                logger.info("torch text model ready in %.1fs", time.perf_counter() - started)
+            return self._text_encoder
+
+    def _load_later(self, jobs: list[Callable[[], None]]) -> None:
+        self._go.wait(IMAGE_LOAD_DELAY_S)
+        for job in jobs:
+            if self._exiting:  # the command is done: loading now would only delay its exit
+                break
+            job()
+        self._images.skip("the image model was not loaded (the process is exiting)")
+
+    def _export_queries(self) -> None:
+        """Export the text model for ONNX Runtime queries; the next start uses it (this one keeps torch)."""
+        from index.embedding.onnx_export import export_query_model
+
+        s = self.settings
+        try:
+            export_query_model(self.models.text_model, s.onnx_cache_dir, s.max_seq_length)
+        except Exception:  # never let an export problem stop the image model from loading
+            logger.exception("exporting the text model to ONNX failed; queries keep using torch")
 
     def _wait_image(self) -> None:
         """Block until the image model has loaded (or failed), starting its loading now if it waits."""
-        self._image_go.set()
-        self._image_ready.wait()
-
-    def _load_image(self) -> None:
-        m = self.models
-        started = time.perf_counter()
-        try:
-            self._image = ImageEncoder(
-                m.image_model, m.image_pretrained, device=m.device, batch_size=m.image_batch_size
-            )
-            logger.info("image model ready in %.1fs", time.perf_counter() - started)
-        except ImageModelUnavailable as exc:
-            self._image_error = str(exc)
-            logger.error("image search unavailable: %s", exc)
-        except Exception as exc:  # a bug or an odd checkpoint: report it the same way, keep text alive
-            self._image_error = f"image model failed to load ({type(exc).__name__}: {exc}); check ANIME_MCP_IMAGE_MODEL"
-            logger.exception("image model failed to load")
-        finally:
-            with self._warm_lock:
-                self._image_ready.set()
-                warm = self._warm_image_on_load
-        if warm and self._image is not None and not self._exiting:
-            self._warm_image()
+        self._go.set()
+        self._images.ready.wait()
 
     def _finish_loading_at_exit(self, loader: threading.Thread) -> None:
         self._exiting = True
-        self._image_go.set()
+        self._go.set()
         if loader.is_alive():
-            logger.info("waiting for the image model to finish loading before exit")
+            logger.info("waiting for background model loading to finish before exit")
             loader.join()
 
     # -- properties ----------------------------------------------------------------------------
 
     @property
     def text_dim(self) -> int:
-        return self._text.dim
+        return self._queries.dim
 
     @property
     def image_dim(self) -> int | None:
         self._wait_image()
-        return self._image.dim if self._image else None
+        return self._images.encoder.dim if self._images.encoder else None
 
     def configured_image_dim(self) -> int:
         """The image vector size of the configured architecture, known before (and even without) its
-        weights: the collection keeps its layout whether or not pictures can be embedded right now,
-        and opening it does not wait for a slow image model download."""
-        if self._image_ready.is_set() and self._image is not None:
-            return self._image.dim
-        name = self._image_model_name or self.models.image_model
-        dim = _open_clip_embed_dim(name) if name else None
-        if dim:
-            return dim
-        import open_clip
-
-        config = open_clip.get_model_config(name) if name else None
-        if config:
-            return int(config["embed_dim"])
-        return self.image_dim or 512  # architecture known only from the loaded model (e.g. hf-hub:): wait
+        weights (see ImageModel.configured_dim)."""
+        return self._images.configured_dim(lambda: self.image_dim)
 
     @property
     def text_model_name(self) -> str:
-        return self._text.model_name
+        return self._queries.model_name
 
     @property
     def image_model_name(self) -> str | None:
         """The configured OpenCLIP architecture (None when image search is switched off)."""
-        return self._image_model_name
+        return self._images.model_name
 
     @property
     def device(self) -> str:
         return self.models.device
 
     @property
+    def query_runtime(self) -> str:
+        """ "onnx" when queries go through ONNX Runtime, else "torch"."""
+        return "onnx" if isinstance(self._queries, OnnxQueryEncoder) else "torch"
+
+    @property
     def image_available(self) -> bool:
         self._wait_image()
-        return self._image is not None
+        return self._images.encoder is not None
 
     @property
     def image_status(self) -> str:
         """ "ready", "loading" or "unavailable", without waiting (health checks, statistics)."""
-        if not self._image_ready.is_set():
-            return "loading"
-        return "ready" if self._image is not None else "unavailable"
+        return self._images.status
 
     async def await_image(self) -> bool:
         """Whether pictures can be embedded, waiting for the image model off the event loop (False, not an
         error, when it could not load: callers word their own message with `image_error`)."""
-        if not self._image_ready.is_set():
+        if not self._images.ready.is_set():
             await anyio.to_thread.run_sync(self._wait_image)
-        return self._image is not None
+        return self._images.encoder is not None
 
     @property
     def image_error(self) -> str | None:
         self._wait_image()
-        return self._image_error
+        return self._images.error
 
     @property
     def query_encoder_calls(self) -> int:
@@ -273,7 +209,7 @@ class EmbeddingModule:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """(n, text_dim) vectors of search queries (the model's query prompt, if it has one)."""
-        return self._text.embed_queries(texts)
+        return self._queries.embed_queries(texts)
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         """(n, image_dim) picture vectors."""
@@ -294,27 +230,18 @@ class EmbeddingModule:
     def warmup(self, documents: bool = False) -> None:
         """Run a first query through every model so the first user query is not the slow one. The image
         model is warmed by its loading thread when it is still loading: text is never held up. Documents
-        only on request: their first call (chunking path) took 0.2-0.9 s on the cold start's critical
-        path of a server that may never index, against 0.02-0.05 s for the query path it needs."""
+        only on request: their first call (chunking path, and loading torch when queries use ONNX) is not
+        on the cold start's critical path of a server that may never index."""
         started = time.perf_counter()
         if documents:
             self.embed_documents(["warm-up document"])
         self._query_batcher.submit("warm-up query").result()
-        with self._warm_lock:
-            image_loaded = self._image_ready.is_set()
-            if not image_loaded:
-                self._warm_image_on_load = True
-        if image_loaded and self._image is not None:
-            self._warm_image()
+        image_loaded = self._images.warm_now_or_on_load()
         logger.info(
             "embedding warm-up took %.2fs%s",
             time.perf_counter() - started,
             "" if image_loaded else " (image model still loading; warmed when loaded)",
         )
-
-    def _warm_image(self) -> None:
-        self.embed_images([Image.new("RGB", (64, 64), (128, 128, 128))])
-        self._clip_batcher.submit("a warm-up picture").result()
 
     def describe(self) -> dict[str, Any]:
         """What is loaded, for logs, the CLI and a status tool."""
@@ -324,12 +251,14 @@ class EmbeddingModule:
             "device": m.device,
             "text_model": self.text_model_name,
             "text_dim": self.text_dim,
-            "text_window_tokens": self._text.window,
-            "chunk_overlap_tokens": self._text.overlap,
-            "query_prompt": self._text.query_prompt,
+            "text_window_tokens": self._queries.window,
+            "chunk_overlap_tokens": self._queries.overlap,
+            "query_prompt": self._queries.query_prompt,
             "text_batch_size": m.text_batch_size,
-            "text_precision": self._text.precision,
-            "query_threads": self._text.query_threads,
+            # documents' precision (torch); queries through ONNX Runtime run in float32
+            "text_precision": self._text_encoder.precision if self._text_encoder else m.text_precision,
+            "query_runtime": self.query_runtime,
+            "query_threads": self._queries.query_threads,
             "image_enabled": self.settings.image_enabled,
             "image_model": self.image_model_name,
             "image_pretrained": m.image_pretrained,
@@ -353,13 +282,13 @@ class EmbeddingModule:
         calls, repeats come from the query cache."""
         check_texts([text], "picture description")
         await self._arequire_image()
-        return await self._cached(f"clip:{self._image_model_name}", text, self._clip_batcher)
+        return await self._cached(f"clip:{self._images.model_name}", text, self._clip_batcher)
 
     async def _cached(self, model: str, text: str, batcher: MicroBatcher) -> np.ndarray:
         try:
             return await self._cached_vector(model, text, batcher)
         finally:
-            self._image_go.set()  # the first query is answered: the image model may load now
+            self._go.set()  # the first query is answered: the image model (and an export) may load now
 
     async def _cached_vector(self, model: str, text: str, batcher: MicroBatcher) -> np.ndarray:
         cache = self.query_cache
@@ -386,12 +315,12 @@ class EmbeddingModule:
 
     def _require_image(self) -> ImageEncoder:
         self._wait_image()
-        if self._image is None:
-            raise ImageModelUnavailable(self._image_error or "image model unavailable")
-        return self._image
+        if self._images.encoder is None:
+            raise ImageModelUnavailable(self._images.error or "image model unavailable")
+        return self._images.encoder
 
     async def _arequire_image(self) -> None:
-        if not self._image_ready.is_set():
+        if not self._images.ready.is_set():
             await anyio.to_thread.run_sync(self._wait_image)
         self._require_image()
 

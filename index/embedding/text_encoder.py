@@ -1,20 +1,25 @@
-"""Text embeddings with sentence-transformers, long texts chunked instead of cut.
+"""Text embeddings with sentence-transformers, long texts chunked instead of cut (see chunking.py).
 
-The model's own pooling and normalisation are used; a text longer than its token window is split
-into overlapping token windows, each embedded, and the chunk vectors averaged (weighted by their
-token counts) and re-normalised, so that the end of a long synopsis still counts.
+The model's own pooling and normalisation are used. Documents always come here (and queries on a GPU,
+or on CPU until an ONNX Runtime export of the model exists, see onnx_encoder.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
-from dataclasses import dataclass
+import types
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
+from index.embedding.chunking import Chunks, check_texts, embed_chunked, l2_normalise, split
 from index.embedding.errors import TextModelUnavailable
+
+__all__ = ["TextEncoder", "check_texts", "l2_normalise"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,33 +27,30 @@ _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 _FALLBACK_WINDOW = 512
 
 
-@dataclass
-class _Chunks:
-    """Chunk texts ready for the encoder, with the text each came from and its weight."""
+@contextlib.contextmanager
+def without_sklearn() -> Iterator[None]:
+    """Import sentence-transformers without scikit-learn (and the scipy.stats it pulls in): only its
+    `pairwise_distances` (manhattan/euclidean similarity, unused here) needs it. Measured: 0.6 of 3.2 s of
+    CPU for the import, on the cold start's path. A stand-in module exists only during the import; the
+    function it lends imports the real one if it is ever called."""
+    name = "sklearn.metrics"
+    if name in sys.modules or "sentence_transformers" in sys.modules:
+        yield
+        return
 
-    texts: list[str]
-    owners: list[int]
-    weights: list[int]
+    def pairwise_distances(*args: Any, **kwargs: Any) -> Any:
+        import sklearn.metrics
 
+        return sklearn.metrics.pairwise_distances(*args, **kwargs)
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    """Row-wise unit length in float32 (zero rows stay zero instead of becoming NaN)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
-
-
-def check_texts(texts: list[str], what: str = "text") -> list[str]:
-    """Refuse input that would give a meaningless vector, naming the bad item."""
-    if isinstance(texts, str):
-        raise TypeError(f"expected a list of {what}s, got one string: wrap it in a list")
-    texts = list(texts)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"{what} {i} is {type(text).__name__}, expected str")
-        if not text.strip():
-            raise ValueError(f"{what} {i} is empty: skip empty fields before embedding them")
-    return texts
+    stand_in = types.ModuleType(name)
+    stand_in.pairwise_distances = pairwise_distances  # type: ignore[attr-defined]  # a new module: nothing declared
+    sys.modules[name] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
 
 
 class TextEncoder:
@@ -66,7 +68,9 @@ class TextEncoder:
         query_threads: int = 0,
     ) -> None:
         import torch
-        from sentence_transformers import SentenceTransformer
+
+        with without_sklearn():
+            from sentence_transformers import SentenceTransformer
 
         self.model_name = model_name_or_path
         self.batch_size = batch_size
@@ -157,73 +161,30 @@ class TextEncoder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        budget = self._budget_query if query else self._budget_document
-        with self._lock:  # HF fast tokenizers are not safe to call from two threads at once
-            chunks = self._split(texts, budget)
+        chunks = self._split(texts, self._budget_query if query else self._budget_document)
         encode = self._model.encode_query if query else self._model.encode_document
-        # One encoder batch per lock hold, longest first (little padding): a big indexing call
-        # lets waiting search queries in between batches instead of holding the model for minutes.
-        order = np.argsort(-np.asarray(chunks.weights), kind="stable")
-        vectors = np.empty((len(chunks.texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
+
+        def encode_batch(batch: list[str]) -> np.ndarray:
+            # One encoder batch per lock hold: a big indexing call lets waiting search queries in
+            # between batches instead of holding the model for minutes.
             with self._lock, self._autocast():
                 if self.query_threads:
                     torch.set_num_threads(self.query_threads if query else self._document_threads)
-                out = encode(
-                    [chunks.texts[i] for i in rows],
+                return encode(
+                    batch,
                     batch_size=self.batch_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            vectors[rows] = np.asarray(out, dtype=np.float32)
-        if len(chunks.texts) == len(texts):
-            return l2_normalise(vectors)
-        return _pool(vectors, chunks, len(texts))
 
-    def _split(self, texts: list[str], budget: int) -> _Chunks:
+        return embed_chunked(chunks, len(texts), self.dim, self.batch_size, encode_batch)
+
+    def _split(self, texts: list[str], budget: int) -> Chunks:
         """Texts within the budget pass as they are; longer ones become overlapping windows."""
+        with self._lock:  # HF fast tokenizers are not safe to call from two threads at once
+            return split(texts, budget, self._offsets, self.overlap)
+
+    def _offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         encoded = self._tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        out = _Chunks([], [], [])
-        rows = zip(texts, encoded["input_ids"], encoded["offset_mapping"], strict=True)
-        for i, (text, ids, offsets) in enumerate(rows):
-            if len(ids) <= budget:
-                out.texts.append(text)
-                out.owners.append(i)
-                out.weights.append(max(1, len(ids)))
-                continue
-            pieces = list(self._windows(text, offsets, budget))
-            logger.debug("text %d has %d tokens: embedded as %d chunks", i, len(ids), len(pieces))
-            for piece, n_tokens in pieces:
-                out.texts.append(piece)
-                out.owners.append(i)
-                out.weights.append(n_tokens)
-        return out
-
-    def _windows(self, text: str, offsets: list[tuple[int, int]], budget: int):
-        """Yield (chunk text, tokens) covering every token; the text is sliced by character offsets
-        so nothing is altered, and each slice is re-checked so the encoder never has to cut it."""
-        n = len(offsets)
-        start = 0
-        while start < n:
-            end = min(start + budget, n)
-            while True:
-                piece = text[offsets[start][0] : offsets[end - 1][1]]
-                n_tokens = len(self._tokenizer(piece, add_special_tokens=False, verbose=False)["input_ids"])
-                if n_tokens <= budget or end - start <= 1:
-                    break
-                end = max(start + 1, end - (n_tokens - budget))  # re-tokenising a slice can add a token or two
-            if piece.strip():
-                yield piece, n_tokens
-            if end >= n:
-                break
-            start = max(start + 1, end - min(self.overlap, (end - start) // 2))
-
-
-def _pool(vectors: np.ndarray, chunks: _Chunks, n_texts: int) -> np.ndarray:
-    """Token-weighted mean of each text's chunk vectors, re-normalised."""
-    out = np.zeros((n_texts, vectors.shape[1]), dtype=np.float32)
-    weights = np.asarray(chunks.weights, dtype=np.float32)[:, None]
-    np.add.at(out, np.asarray(chunks.owners), vectors * weights)
-    return l2_normalise(out)
+        return [list(map(tuple, row)) for row in encoded["offset_mapping"]]

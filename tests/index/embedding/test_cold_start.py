@@ -46,7 +46,7 @@ async def test_the_image_model_loads_after_the_first_text_query(monkeypatch, tex
         assert await anyio.to_thread.run_sync(started.wait, 30)
         assert await module.await_image()  # and it does load
     finally:
-        module._image_go.set()
+        module._go.set()
         module.close()
 
 
@@ -54,8 +54,8 @@ def test_sentence_transformers_is_imported_without_scikit_learn():
     """In a fresh interpreter: the stand-in keeps scikit-learn out, and the one function it lends works."""
     code = (
         "import sys, torch\n"
-        "from index.embedding.module import _without_sklearn\n"
-        "with _without_sklearn():\n"
+        "from index.embedding.text_encoder import without_sklearn\n"
+        "with without_sklearn():\n"
         "    import sentence_transformers\n"
         "assert 'sklearn' not in sys.modules and 'sklearn.metrics' not in sys.modules, 'sklearn imported'\n"
         "from sentence_transformers.util.similarity import pairwise_distances\n"
@@ -67,8 +67,8 @@ def test_sentence_transformers_is_imported_without_scikit_learn():
 
 
 def test_the_image_vector_size_is_read_without_importing_open_clip():
-    from index.embedding.module import _open_clip_embed_dim
+    from index.embedding.image_loader import open_clip_embed_dim
 
-    assert _open_clip_embed_dim("ViT-B-32") == 512
-    assert _open_clip_embed_dim("ViT-H-14") == 1024
-    assert _open_clip_embed_dim("no-such-architecture") is None
+    assert open_clip_embed_dim("ViT-B-32") == 512
+    assert open_clip_embed_dim("ViT-H-14") == 1024
+    assert open_clip_embed_dim("no-such-architecture") is None
