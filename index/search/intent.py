@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from index.payload import normalise_name
 from index.search.intent_words import (
+    DESCRIPTION_WISHES,
     DESCRIPTIVE_TYPE_WORDS,
     FILLER,
     GENRE_HINTS,
@@ -32,6 +33,8 @@ from index.search.intent_words import (
     STUDIO_NICKNAMES,
     TEXT_EXPANSIONS,
     TYPE_WORDS,
+    WISH_CONTEXT,
+    WISH_CONTEXT_SPAN,
     WISH_WORDS,
     SortWish,
 )
@@ -202,6 +205,10 @@ class _Words:
                 self.kept[j] = keep
         return i
 
+    def followed_by(self, i: int, n: int, context: frozenset[str], span: int) -> bool:
+        """Whether one of ``context`` is among the ``span`` words after the phrase at ``i`` (``n`` words long)."""
+        return any(w in context for w in self.words[i + n : i + n + span])
+
     def neighbours(self, i: int, n: int) -> set[str]:
         return {w for w in (self.words[i - 1] if i > 0 else "", self.words[i + n] if i + n < len(self.words) else "")}
 
@@ -270,17 +277,29 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
                 filters.update(year_min=year, year_max=year)
                 words.take(m.group(1))
                 note(m.group(0))
+
+    def wished(phrase: str) -> bool:
+        """Read (and take) a wish or recency phrase: anywhere in a wish list; in a description only where it
+        speaks of the anime, not of the story (see WISH_CONTEXT)."""
+        i = words.find(phrase)
+        if i < 0:
+            return False
+        n = len(phrase.split())
+        if not (wish_list or phrase in DESCRIPTION_WISHES or words.followed_by(i, n, WISH_CONTEXT, WISH_CONTEXT_SPAN)):
+            return False
+        words.take(phrase)
+        note(phrase)
+        return True
+
     for word in sorted(RECENT_WORDS | OLD_WORDS, key=lambda w: -len(w)):
-        if words.take(word) >= 0:
+        if wished(word):
             reading.recency = "recent" if word in RECENT_WORDS else "old"
-            note(word)
             break
 
     # --- quality and popularity wishes --------------------------------------------------------------
     for phrase in _SORTED_WISH_WORDS:
-        if words.take(phrase) >= 0:
+        if wished(phrase):
             reading.sort = reading.sort or WISH_WORDS[phrase]
-            note(phrase)
 
     # --- source material ---------------------------------------------------------------------------
     if m := _SOURCE.search(lowered):

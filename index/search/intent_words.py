@@ -136,6 +136,20 @@ WISH_WORDS: dict[str, SortWish] = {
     "underappreciated": "hidden_gems",
     "overlooked": "hidden_gems",
 }
+# In a description (more than a wish list's words) a story uses these words too: "his best friend", "a new
+# student", "her old buddies grow old". There a wish or recency word counts only when one of WISH_CONTEXT follows
+# within WISH_CONTEXT_SPAN words ("the best mecha anime", "an old school show"); the phrases in DESCRIPTION_WISHES
+# say nothing about a story and count anywhere.
+WISH_CONTEXT = frozenset(
+    {"anime", "animes", "show", "shows", "series", "movie", "movies", "film", "films", "ova", "ovas", "title", "titles"}
+    | {"cartoon", "cartoons", "one", "ones", "watch", "pick", "picks"}
+)
+WISH_CONTEXT_SPAN = 3
+DESCRIPTION_WISHES = frozenset(
+    {"top rated", "top-rated", "highest rated", "highly rated", "best rated", "most popular", "most watched"}
+    | {"hidden gem", "hidden gems", "must watch", "must-watch", "critically acclaimed", "underrated"}
+    | {"underappreciated"}
+)
 RECENT_WORDS = frozenset({"recent", "new", "newest", "latest", "modern", "current"})
 OLD_WORDS = frozenset({"old", "older", "classic", "classics", "retro", "old school", "oldschool", "vintage"})
 # Words that carry no search meaning once the facts are read ("anime" in "comedy anime from 2005").

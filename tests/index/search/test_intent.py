@@ -84,6 +84,31 @@ def test_a_description_reads_only_the_times_it_says_it_aired(query, filters):
     assert read_query(query, VOCAB).filters == filters
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "a sorceress who barely ages keeps wandering after her old friends grow old and pass away",
+        "a shy boy and his best friend start a band at their new school to impress a popular girl",
+    ],
+)
+def test_a_description_keeps_its_story_words_out_of_the_wishes(query):
+    reading = read_query(query, VOCAB)
+    assert reading.sort is None and reading.recency is None and reading.text == query
+
+
+@pytest.mark.parametrize(
+    "query, sort, recency",
+    [
+        ("i want the best mecha anime with a war story and pilots who question why they fight", "score", None),
+        ("any old school shows about a wandering swordsman who refuses to kill anymore", None, "old"),
+        ("a hidden gem about a lighthouse keeper who talks to the ghosts of sailors at night", "hidden_gems", None),
+    ],
+)
+def test_a_description_reads_wishes_about_the_anime(query, sort, recency):
+    reading = read_query(query, VOCAB)
+    assert (reading.sort, reading.recency) == (sort, recency)
+
+
 def test_plot_years_beyond_the_data_are_not_filters():
     reading = read_query("bounty hunters travelling on a spaceship in 2071", VOCAB)
     assert reading.filters == {} and not reading.read_anything
