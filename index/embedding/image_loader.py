@@ -7,6 +7,9 @@ download never delays or breaks text search.
 
 from __future__ import annotations
 
+# torch imports this; imported first by a loading thread while the interpreter shuts down (a stdio client
+# that closes right after its first search) it fails with "can't register atexit after shutdown"
+import concurrent.futures.thread  # noqa: F401
 import importlib.util
 import json
 import logging
