@@ -79,13 +79,14 @@ class VectorLayout:
     name: str
     size: int
     priority: Priority
-    on_disk: bool  # original float vectors on disk (mmap) instead of cached in RAM
+    on_disk: bool  # original float vectors on disk (mmap, read on demand) instead of cached in RAM
     hnsw_m: int  # 0 = no graph: scan the quantized codes
     ef_construct: int
     full_scan_points: int  # a filter matching fewer points than this scans them instead of the graph
     quantization: Literal["int8", "binary"]
     oversampling: float  # candidates fetched from quantized codes per result, then rescored
     hnsw_ef: int | None = None  # search-time beam; None = engine default (ef_construct)
+    codes_on_disk: bool = False  # quantized codes memory-mapped (page cache) instead of pinned in RAM
 
     @property
     def full_scan_threshold_kb(self) -> int:
@@ -100,7 +101,7 @@ FULL_SCAN_POINTS = 50_000
 ACORN_MAX_SELECTIVITY = 0.9
 
 _HIGH = dict(
-    on_disk=False,
+    on_disk=True,
     hnsw_m=16,
     ef_construct=200,
     full_scan_points=FULL_SCAN_POINTS,
@@ -125,8 +126,19 @@ _LOW = dict(
     quantization="int8",
     oversampling=3.0,
     hnsw_ef=None,
+    codes_on_disk=True,
 )
 _BY_PRIORITY: dict[Priority, dict[str, Any]] = {Priority.HIGH: _HIGH, Priority.MEDIUM: _MEDIUM, Priority.LOW: _LOW}
+
+#: Points per segment of the embedded store: it builds graphs and codes every this many points
+#: written and caps segments at this size, so one build holds a bounded amount (module docstring).
+SEGMENT_POINTS = 200_000
+
+
+def max_segment_kb(layouts: dict[str, VectorLayout], points: int = SEGMENT_POINTS) -> int:
+    """Qdrant caps a segment by the bytes of its largest vector, in KB: ``points`` of that vector."""
+    return -(-points * max(layout.size for layout in layouts.values()) * 4 // 1024)
+
 
 #: Sparse lexical vector: kept in RAM (small), full scan below this many KB of postings.
 LEXICAL_FULL_SCAN_THRESHOLD = 5_000
@@ -301,6 +313,7 @@ __all__ = [
     "LEXICAL_FULL_SCAN_THRESHOLD",
     "META_OWN_KEYS",
     "SCHEMA_VERSION",
+    "SEGMENT_POINTS",
     "TITLE_TEXT_INDEX",
     "VectorLayout",
     "check_facet_key",
@@ -309,6 +322,7 @@ __all__ = [
     "collection_meta",
     "default_search_params",
     "keep_stored_image_layout",
+    "max_segment_kb",
     "payload_indexes",
     "vector_layouts",
     "prepare_request",

@@ -28,16 +28,19 @@ from typing import Any
 
 import anyio
 import qdrant_edge as qe
+from qdrant_client import models
 
 from index.payload_fields import IndexKind
 from index.storage.base import CollectionSpec, StoreError
 from index.storage.collection import (
     LEXICAL_FULL_SCAN_THRESHOLD,
+    SEGMENT_POINTS,
     TITLE_TEXT_INDEX,
     VectorLayout,
     check_meta,
     collection_meta,
     filter_graph,
+    max_segment_kb,
     payload_indexes,
     vector_layouts,
 )
@@ -55,10 +58,11 @@ _OWN_ENTRIES = {META_FILE, META_FILE + ".tmp", SHARD_DIR}
 
 
 def _vector_params(layout: VectorLayout) -> qe.EdgeVectorParams:
+    codes = qe.Memory.Cold if layout.codes_on_disk else qe.Memory.Pinned
     if layout.quantization == "int8":
-        quant: Any = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
+        quant: Any = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=codes)
     else:
-        quant = qe.BinaryQuantizationConfig(memory=qe.Memory.Pinned)
+        quant = qe.BinaryQuantizationConfig(memory=codes)
     hnsw = qe.HnswIndexConfig(
         m=layout.hnsw_m, ef_construct=layout.ef_construct, full_scan_threshold=layout.full_scan_threshold_kb
     )
@@ -71,15 +75,18 @@ def _vector_params(layout: VectorLayout) -> qe.EdgeVectorParams:
     )
 
 
-def edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
-    """The shard configuration rendered from the shared collection layout."""
+def edge_config(spec: CollectionSpec, segment_points: int = SEGMENT_POINTS) -> qe.EdgeConfig:
+    """The shard configuration rendered from the shared collection layout, with segments capped at
+    ``segment_points`` (the optimizer neither builds nor merges a bigger one)."""
+    layouts = vector_layouts(spec)
     return qe.EdgeConfig(
-        vectors={name: _vector_params(layout) for name, layout in vector_layouts(spec).items()},
+        vectors={name: _vector_params(layout) for name, layout in layouts.items()},
         sparse_vectors={
             LEXICAL: qe.EdgeSparseVectorParams(
                 full_scan_threshold=LEXICAL_FULL_SCAN_THRESHOLD, modifier=qe.Modifier.Idf
             )
         },
+        optimizers=qe.EdgeOptimizersConfig(max_segment_size=max_segment_kb(layouts, segment_points)),
     )
 
 
@@ -110,7 +117,15 @@ def _index_schema(key: str, kind: IndexKind) -> Any:
 
 
 class EdgeStore(EdgeShardAccess):
-    """VectorStore on an embedded Qdrant Edge shard in ``directory``."""
+    """VectorStore on an embedded Qdrant Edge shard in ``directory``.
+
+    Every ``segment_points`` points written, the store optimizes what it holds so far: the
+    engine builds one segment's graphs and codes at once (its heap grows with the segment), so
+    a bounded segment bounds the memory of a build at any index size (see collection.py).
+    """
+
+    segment_points = SEGMENT_POINTS
+    _written = 0  # points written since the last optimize()
 
     @property
     def _shard_dir(self) -> Path:
@@ -189,7 +204,7 @@ class EdgeStore(EdgeShardAccess):
                 "set ANIME_MCP_DATA_DIR to a writable folder"
             ) from exc
         try:
-            shard = qe.EdgeShard.create(str(self._shard_dir), edge_config(spec))
+            shard = qe.EdgeShard.create(str(self._shard_dir), edge_config(spec, self.segment_points))
         except Exception as exc:
             raise StoreError(f"cannot create the index at {self.directory}: {exc}") from exc
         try:
@@ -262,8 +277,22 @@ class EdgeStore(EdgeShardAccess):
     async def optimize(self) -> bool:
         """Build HNSW graphs and quantized codes for everything written so far (blocking, minutes at 100k)."""
         result = await self._write(lambda s: s.optimize(), flush=True)
-        self._dirty = False
+        self._dirty, self._written = False, 0
         return bool(result)
+
+    async def upsert(self, points: list[models.PointStruct]) -> None:
+        await super().upsert(points)
+        await self._bound_segment(len(points))
+
+    async def update_vectors(self, points: list[models.PointVectors]) -> None:
+        await super().update_vectors(points)  # rewritten points move to the unoptimized segment too
+        await self._bound_segment(len(points))
+
+    async def _bound_segment(self, written: int) -> None:
+        self._written += written
+        if self._written >= self.segment_points:
+            log.info("optimizing embedded index %s after %d points written", self.directory, self._written)
+            await self.optimize()
 
     async def meta(self) -> dict[str, Any] | None:
         if self._meta is not None:

@@ -27,10 +27,12 @@ from index.vectors import LEXICAL
 def _vector_params(layout: VectorLayout) -> models.VectorParams:
     if layout.quantization == "int8":
         quant: Any = models.ScalarQuantization(
-            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+            scalar=models.ScalarQuantizationConfig(
+                type=models.ScalarType.INT8, quantile=0.99, always_ram=not layout.codes_on_disk
+            )
         )
     else:
-        quant = models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))
+        quant = models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=not layout.codes_on_disk))
     return models.VectorParams(
         size=layout.size,
         distance=models.Distance.COSINE,
