@@ -1,13 +1,17 @@
 """Cold start and repeated-query latency of the stdio server, as a user's assistant sees them.
 
 * cold start: from spawning `anime-mcp serve` (stdio) to `initialize` answered, and to the first
-  answered `search_anime`; median of --runs fresh processes (the OS file cache is warm after the first).
+  answered `search_anime`; median of --runs fresh processes (the OS file cache is warm after the first),
+  with the server's CPU seconds up to that answer (less disturbed than wall time on a shared machine).
+  Queries go through the ONNX Runtime export of the text model, made beforehand if missing (a one-time
+  cost, not a cold start's); with --compare-torch the same starts with ANIME_MCP_QUERY_RUNTIME=torch are
+  interleaved run by run.
 * cached vs uncached: two stdio servers on copies of one index, one with both caches off
   (ANIME_MCP_QUERY_CACHE_ENABLED / ANIME_MCP_RESULT_CACHE_ENABLED=false), one with the defaults and every
   query asked once beforehand; the same queries are timed on both, alternating call by call, so machine
   drift lands on both alike.
 
-    ANIME_MCP_DATA_DIR=.bench-index .venv/bin/python -m bench.cold_start [--runs 5] [--rounds 200]
+    ANIME_MCP_DATA_DIR=.bench-index .venv/bin/python -m bench.cold_start [--runs 5] [--rounds 200] [--compare-torch]
 Writes bench/results/cold-start-cpu.md (and .json). bench/performance.py reuses these functions.
 """
 
@@ -77,23 +81,53 @@ def _checked(result: Any) -> Any:
     return result
 
 
-async def cold_start_once(data_dir: Path, query: str) -> dict[str, float]:
-    """Seconds from spawning the server to `initialize` answered and to the first search answered."""
+def ensure_query_export() -> str:
+    """Make the ONNX export the servers will use when it is missing; says which runtime serves queries."""
+    from index.embedding.onnx_export import export_query_model
+    from index.embedding.profiles import resolve_models
+    from index.settings import EmbeddingSettings
+
+    settings = EmbeddingSettings()
+    models = resolve_models(settings)
+    if settings.query_runtime == "torch" or models.device != "cpu":
+        return f"torch (query_runtime {settings.query_runtime}, device {models.device})"
+    started = time.perf_counter()
+    folder = export_query_model(models.text_model, settings.onnx_cache_dir, settings.max_seq_length)
+    if folder is None:
+        return "torch (the text model could not be exported)"
+    return f"ONNX Runtime (export {folder.name}, checked or made in {time.perf_counter() - started:.1f} s)"
+
+
+async def cold_start_once(data_dir: Path, query: str, **env: str) -> dict[str, float]:
+    """Seconds from spawning the server to `initialize` answered and to the first search answered, and the
+    server's CPU seconds by then."""
     t0 = time.perf_counter()
-    async with Client(server_params(data_dir)) as client:
+    async with Client(server_params(data_dir, **env)) as client:
         initialized = time.perf_counter() - t0
         _checked(await client.call_tool("search_anime", {"query": query, "limit": 10}))
         first = time.perf_counter() - t0
-    return {"initialize_s": initialized, "first_search_s": first}
+        cpu = _cpu_s(_server_process(data_dir))
+    return {"initialize_s": initialized, "first_search_s": first, "server_cpu_s": cpu}
 
 
-async def cold_start(data_dir: Path, texts: list[str], runs: int) -> dict[str, Any]:
-    samples = [await cold_start_once(data_dir, texts[i % len(texts)]) for i in range(runs)]
+def _summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    keys = ("initialize_s", "first_search_s", "server_cpu_s")
     return {
-        "runs": runs,
+        "runs": len(samples),
         "samples": samples,
-        **{f"{k}_median": statistics.median(s[k] for s in samples) for k in ("initialize_s", "first_search_s")},
+        **{f"{k}_median": statistics.median(s[k] for s in samples) for k in keys},
     }
+
+
+async def cold_start(data_dir: Path, texts: list[str], runs: int, compare_torch: bool = False) -> dict[str, Any]:
+    """Median cold start of `runs` fresh servers; with `compare_torch`, torch-query servers interleaved."""
+    samples: list[dict[str, float]] = []
+    torch: list[dict[str, float]] = []
+    for i in range(runs):
+        samples.append(await cold_start_once(data_dir, texts[i % len(texts)]))
+        if compare_torch:
+            torch.append(await cold_start_once(data_dir, texts[i % len(texts)], ANIME_MCP_QUERY_RUNTIME="torch"))
+    return {**_summary(samples), **({"torch": _summary(torch)} if torch else {})}
 
 
 async def cached_vs_uncached(copies: tuple[Path, Path], texts: list[str], rounds: int) -> dict[str, Any]:
@@ -117,7 +151,7 @@ async def cached_vs_uncached(copies: tuple[Path, Path], texts: list[str], rounds
                 _checked(await clients[name].call_tool("search_anime", a))
                 lat[name].append((time.perf_counter() - t) * 1000)
         cpu = {name: (_cpu_s(proc) - cpu0[name]) * 1000 / len(args) for name, proc in procs.items()}
-    out = {
+    out: dict[str, Any] = {
         name: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99), "n": len(v), "server_cpu_ms": cpu[name]}
         for name, v in lat.items()
     }
@@ -135,12 +169,23 @@ def render(cold: dict[str, Any] | None, cache: dict[str, Any]) -> list[str]:
     if cold is None:  # --runs 0
         cold = {"runs": 0, "samples": [], "initialize_s_median": float("nan"), "first_search_s_median": float("nan")}
     runs = ", ".join(f"{s['first_search_s']:.2f}" for s in cold["samples"])
+    torch = cold.get("torch")
     return [
         "## Cold start (stdio)",
         "",
         f"- `initialize` answered: median {cold['initialize_s_median']:.2f} s",
         f"- first `search_anime` answered: median {cold['first_search_s_median']:.2f} s of {cold['runs']} fresh "
-        f"processes ({runs} s)",
+        f"processes ({runs} s); server CPU by then {cold.get('server_cpu_s_median', float('nan')):.2f} s",
+        *(
+            [
+                f"- the same with queries through torch (ANIME_MCP_QUERY_RUNTIME=torch, interleaved): `initialize` "
+                f"{torch['initialize_s_median']:.2f} s, first search {torch['first_search_s_median']:.2f} s ("
+                + ", ".join(f"{s['first_search_s']:.2f}" for s in torch["samples"])
+                + f" s), server CPU {torch['server_cpu_s_median']:.2f} s"
+            ]
+            if torch
+            else []
+        ),
         "",
         "## Repeated search_anime over stdio (cached vs uncached)",
         "",
@@ -170,22 +215,27 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5, help="fresh server processes for the cold start median")
     ap.add_argument("--rounds", type=int, default=200, help="timed calls per server for cached vs uncached")
+    ap.add_argument("--compare-torch", action="store_true", help="interleave cold starts with torch queries")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     from index.settings import StorageSettings
 
     source = Path(StorageSettings().data_dir).expanduser()
     texts = load_texts()
+    queries = ensure_query_export() if args.runs else "not measured"
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="anime-cold-") as tmp:
         copies = (copy_index(source, Path(tmp) / "a"), copy_index(source, Path(tmp) / "b"))
-        cold = await cold_start(copies[0], texts, args.runs) if args.runs else None
+        cold = await cold_start(copies[0], texts, args.runs, args.compare_torch) if args.runs else None
         cache = await cached_vs_uncached(copies, texts, args.rounds)
     head = [
         "# Cold start and cached queries (CPU)",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
-        f"profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, index {source}. "
-        "`ANIME_MCP_DATA_DIR=.bench-index .venv/bin/python -m bench.cold_start`.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end; profile {os.environ.get('ANIME_MCP_PROFILE', 'default')}, index "
+        f"{source}; queries through {queries}. "
+        "`ANIME_MCP_DATA_DIR=.bench-index ANIME_MCP_PROFILE=lite HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cold_start"
+        "`.",
         "",
     ]
     text = "\n".join(head + render(cold, cache))
@@ -193,7 +243,7 @@ async def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cold-start-cpu.md").write_text(text, encoding="utf-8")
     (args.out / "cold-start-cpu.json").write_text(
-        json.dumps({"cold_start": cold, "cache": cache}, indent=1), encoding="utf-8"
+        json.dumps({"cold_start": cold, "cache": cache, "queries": queries}, indent=1), encoding="utf-8"
     )
     return 0
 

@@ -7,14 +7,13 @@ download never delays or breaks text search.
 
 from __future__ import annotations
 
-# torch imports this; imported first by a loading thread while the interpreter shuts down (a stdio client
-# that closes right after its first search) it fails with "can't register atexit after shutdown"
-import concurrent.futures.thread  # noqa: F401
+import concurrent.futures.thread  # noqa: F401  (see the weakref.finalize line below)
 import importlib.util
 import json
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,11 @@ from index.embedding.profiles import ResolvedModels
 from index.settings import EmbeddingSettings
 
 logger = logging.getLogger(__name__)
+
+# Importing torch registers exit hooks (concurrent.futures' thread pool, weakref.finalize's exit function). When
+# the loading thread imports it while the interpreter shuts down (a stdio client that closes right after its first
+# search), they fail ("can't register atexit after shutdown") or run after module teardown: register both now.
+weakref.finalize(threading.main_thread(), lambda: None)
 
 
 def open_clip_embed_dim(name: str) -> int | None:
