@@ -20,8 +20,10 @@ from qdrant_client import models
 
 from index.identity import point_id
 from index.runtime import IndexRuntime
-from index.search.engine import SORT_KEYS, SearchInputError
+from index.search.browse import SORT_KEYS
 from index.search.filters import SearchFilters, build_filter
+from index.search.inputs import SearchInputError
+from index.search.legs import image_vector, text_legs
 from index.search.queries import Leg, fused_request
 from index.search.results import HIT_PAYLOAD
 from index.vectors import IMAGE
@@ -115,14 +117,20 @@ def cases(texts: list[str], ids: list[str], pictures: list[str]) -> list[Case]:
     tv_filter = build_filter(SearchFilters(**FILTERS))
 
     async def bare_text(rt, a, qfilter=None):
-        return await _query(rt, await rt.engine._text_legs(a["query"], None), qfilter)
+        return await _query(rt, await text_legs(rt.engine.embedder, rt.engine.settings, a["query"], None), qfilter)
 
     async def bare_image(rt, a):
-        return await _query(rt, [Leg(IMAGE, await rt.engine._image_vector(a["image"]), 1.0)], None)
+        return await _query(
+            rt, [Leg(IMAGE, await image_vector(rt.engine.embedder, rt.engine.image_fetcher, a["image"]), 1.0)], None
+        )
 
     async def bare_multimodal(rt, a):
-        legs = await rt.engine._text_legs(a["query"], None, scale=0.5)
-        return await _query(rt, [*legs, Leg(IMAGE, await rt.engine._image_vector(a["image"]), 0.5)], None)
+        legs = await text_legs(rt.engine.embedder, rt.engine.settings, a["query"], None, scale=0.5)
+        return await _query(
+            rt,
+            [*legs, Leg(IMAGE, await image_vector(rt.engine.embedder, rt.engine.image_fetcher, a["image"]), 0.5)],
+            None,
+        )
 
     return [
         Case(

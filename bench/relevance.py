@@ -37,8 +37,9 @@ from bench.relevance_families import (
 from bench.relevance_filters import filter_check
 from bench.relevance_report import PRODUCT, detail_table, family_table, grid_table, kind_table, verdicts, worst_table
 from index.runtime import IndexRuntime, open_runtime
-from index.search.engine import SearchEngine, SearchInputError
+from index.search.engine import SearchEngine
 from index.search.filters import SearchFilters
+from index.search.inputs import SearchInputError
 from index.search.tuning import SearchSettings
 from index.settings import StorageSettings
 

@@ -9,7 +9,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from index.schema import AnimeEntry
-from index.search.engine import FACET_KEYS, SortBy
+from index.search.browse import FACET_KEYS, SortBy
 from index.search.results import BrowsePage, DatabaseStats
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
 from tools.search import Filters, Limit, Offset

@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from index.search.engine import SearchInputError
 from index.search.filters import FilterValueError, SearchFilters
+from index.search.inputs import SearchInputError
 from index.search.resolve import AnimeNotFoundError
 
 pytestmark = pytest.mark.anyio
