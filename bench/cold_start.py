@@ -159,6 +159,48 @@ async def cached_vs_uncached(copies: tuple[Path, Path], texts: list[str], rounds
     return out
 
 
+def encode_one_by_one(texts: list[str], rounds: int) -> dict[str, Any]:
+    """ms to embed one query through ONNX Runtime vs the torch encoder the server used before (its CPU
+    precision, its query threads), alternating query by query; and the lowest cosine between the two."""
+    import numpy as np
+
+    from index.embedding.onnx_encoder import open_onnx_queries
+    from index.embedding.profiles import resolve_models
+    from index.embedding.text_encoder import TextEncoder
+    from index.settings import EmbeddingSettings
+
+    settings = EmbeddingSettings(query_runtime="auto")
+    m = resolve_models(settings)
+    onnx, _ = open_onnx_queries(settings, m)
+    if onnx is None:
+        return {}
+    torch = TextEncoder(
+        m.text_model,
+        device=m.device,
+        batch_size=m.text_batch_size,
+        precision=m.text_precision,
+        max_seq_length=settings.max_seq_length,
+        query_threads=m.query_threads,
+    )
+    encoders: dict[str, Any] = {"onnx": onnx, "torch": torch}
+    ms: dict[str, list[float]] = {name: [] for name in encoders}
+    cosines = []
+    for i in range(rounds):
+        vectors = {}
+        for name in ("onnx", "torch") if i % 2 == 0 else ("torch", "onnx"):
+            t = time.perf_counter()
+            vectors[name] = encoders[name].embed_queries([texts[i % len(texts)]])[0]
+            ms[name].append((time.perf_counter() - t) * 1000)
+        cosines.append(float(np.dot(vectors["onnx"], vectors["torch"])))
+    return {
+        "torch_precision": torch.precision,
+        "threads": m.query_threads,
+        **{f"{name}_p50_ms": pct(v[len(texts) :] or v, 50) for name, v in ms.items()},  # first pass: warm-up
+        "min_cosine": min(cosines),
+        "n": rounds,
+    }
+
+
 def copy_index(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.lock", "lock"))
     return target
@@ -211,6 +253,19 @@ def render(cold: dict[str, Any] | None, cache: dict[str, Any]) -> list[str]:
     ]
 
 
+def render_encode(encode: dict[str, Any]) -> list[str]:
+    if not encode:
+        return []
+    return [
+        "## One query embedded (in process, alternating)",
+        "",
+        f"- ONNX Runtime float32 p50 {encode['onnx_p50_ms']:.1f} ms vs torch {encode['torch_precision']} "
+        f"{encode['torch_p50_ms']:.1f} ms ({encode['threads']} thread, {encode['n']} queries); lowest cosine between "
+        f"the two {encode['min_cosine']:.6f}",
+        "",
+    ]
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5, help="fresh server processes for the cold start median")
@@ -228,6 +283,7 @@ async def main() -> int:
         copies = (copy_index(source, Path(tmp) / "a"), copy_index(source, Path(tmp) / "b"))
         cold = await cold_start(copies[0], texts, args.runs, args.compare_torch) if args.runs else None
         cache = await cached_vs_uncached(copies, texts, args.rounds)
+    encode = encode_one_by_one(texts, 4 * len(texts)) if args.compare_torch else {}
     head = [
         "# Cold start and cached queries (CPU)",
         "",
@@ -238,12 +294,13 @@ async def main() -> int:
         "`.",
         "",
     ]
-    text = "\n".join(head + render(cold, cache))
+    text = "\n".join(head + render(cold, cache) + render_encode(encode))
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cold-start-cpu.md").write_text(text, encoding="utf-8")
     (args.out / "cold-start-cpu.json").write_text(
-        json.dumps({"cold_start": cold, "cache": cache, "queries": queries}, indent=1), encoding="utf-8"
+        json.dumps({"cold_start": cold, "cache": cache, "queries": queries, "encode": encode}, indent=1),
+        encoding="utf-8",
     )
     return 0
 
