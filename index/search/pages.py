@@ -45,7 +45,6 @@ async def run_fused(
     limit: int,
     offset: int,
     *,
-    method: str,
     explain: bool = False,
     diversify_anchor: list[float] | None = None,
     formula: models.FormulaQuery | None = None,
@@ -53,6 +52,7 @@ async def run_fused(
 ) -> SearchPage:
     """One page of the fused ranking, best first. With ``diversify_anchor`` the page keeps one entry per
     franchise (MMR re-ranked around the anchor); with ``explain`` each hit carries its score per vector."""
+    method = method_label(legs, settings.fusion)
     grouped = diversify_anchor is not None
     # Diversified pages keep one entry per franchise: rank a deeper list, group it, then cut the page.
     fetch_limit, fetch_offset = limit, offset

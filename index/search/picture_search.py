@@ -6,7 +6,7 @@ from index.search.filters import SearchFilters
 from index.search.inputs import SearchInputError, check_page, check_query
 from index.search.intent import WISH_LIST_MAX_WORDS
 from index.search.legs import image_vector, text_legs
-from index.search.pages import method_label, run_fused
+from index.search.pages import run_fused
 from index.search.parts import EngineParts
 from index.search.queries import Leg
 from index.search.ranking import prior_factor, ranking_formula
@@ -22,9 +22,7 @@ async def search_image(
     qfilter = await parts.known.query_filter(filters)
     vec = await image_vector(parts.embedder, parts.image_fetcher, image)
     legs = [Leg(IMAGE, vec, 1.0)]
-    return await run_fused(
-        parts.store, parts.settings, legs, qfilter, limit, offset, method=method_label(legs, parts.settings.fusion)
-    )
+    return await run_fused(parts.store, parts.settings, legs, qfilter, limit, offset)
 
 
 async def search_multimodal(
@@ -48,13 +46,4 @@ async def search_multimodal(
     legs = [leg for leg in legs if leg.weight > 0]
     priors = prior_factor(settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if text_weight > 0 else []
     formula = ranking_formula(settings, priors=priors) if priors else None
-    return await run_fused(
-        parts.store,
-        settings,
-        legs,
-        qfilter,
-        limit,
-        offset,
-        method=method_label(legs, settings.fusion),
-        formula=formula,
-    )
+    return await run_fused(parts.store, settings, legs, qfilter, limit, offset, formula=formula)

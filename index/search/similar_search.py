@@ -15,7 +15,7 @@ from index.payload_fields import ENTRY_KEY
 from index.search.filters import SearchFilters
 from index.search.franchise import franchise_ids
 from index.search.inputs import SearchInputError, check_page
-from index.search.pages import method_label, run_fused
+from index.search.pages import run_fused
 from index.search.parts import EngineParts
 from index.search.queries import Leg
 from index.search.results import SearchPage
@@ -61,16 +61,7 @@ async def find_similar(
     family = [] if include_same_franchise else await franchise_ids(parts.resolver, [record])
     qfilter = await parts.known.query_filter(filters, exclude=[str(record.id), *family])
     anchor = list(vectors[TITLE]) if diversify and vectors.get(TITLE) is not None else None
-    page = await run_fused(
-        parts.store,
-        settings,
-        legs,
-        qfilter,
-        limit,
-        offset,
-        method=method_label(legs, settings.fusion),
-        diversify_anchor=anchor,
-    )
+    page = await run_fused(parts.store, settings, legs, qfilter, limit, offset, diversify_anchor=anchor)
     left_out = f" ({len(family)} entries of its franchise left out)" if family else ""
     page.method = f"similar to {title}{left_out}: {page.method}"
     return page
@@ -115,13 +106,4 @@ async def recommend(
     if diversify:
         titles = [list(r.vector[TITLE]) for r in pos if isinstance(r.vector, dict) and r.vector.get(TITLE)]
         anchor = [sum(col) / len(titles) for col in zip(*titles, strict=True)] if titles else None
-    return await run_fused(
-        parts.store,
-        settings,
-        legs,
-        qfilter,
-        limit,
-        offset,
-        method=method_label(legs, settings.fusion),
-        diversify_anchor=anchor,
-    )
+    return await run_fused(parts.store, settings, legs, qfilter, limit, offset, diversify_anchor=anchor)

@@ -15,7 +15,7 @@ from index.search.filters import SearchFilters
 from index.search.inputs import SearchInputError, check_page, check_query
 from index.search.intent import WISH_LIST_MAX_WORDS, QueryReading, Vocabulary, merge_filters, read_query
 from index.search.legs import text_legs
-from index.search.pages import method_label, run_fused, run_ordered
+from index.search.pages import run_fused, run_ordered
 from index.search.parts import EngineParts
 from index.search.queries import candidates_of
 from index.search.ranking import WISH_ORDER, people_terms, prior_factor, ranking_formula, reading_terms
@@ -88,7 +88,7 @@ async def _search_read(
     effective = SearchFilters.model_validate(read_filters) if read_filters is not None else filters
     qfilter = await parts.known.query_filter(effective)
     text = reading.text if reading is not None else query
-    legs = await text_legs(parts.embedder, settings, text, aspects) if text else []
+    legs = await text_legs(parts.embedder, settings, text, aspects, store=parts.store) if text else []
     titles = None
     if reading is not None and text:
         cutoff = settings.title_fuzzy_cutoff
@@ -122,7 +122,6 @@ async def _search_read(
             qfilter,
             limit,
             offset,
-            method=method_label(legs, settings.fusion),
             explain=explain,
             diversify_anchor=anchor,
             formula=ranking_formula(settings, priors=priors, reading=wishes, titles=titles),
