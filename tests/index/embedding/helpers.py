@@ -1,9 +1,15 @@
-"""Inputs and checks shared by the embedding tests: sample texts, drawn pictures, unit-row assertion."""
+"""Shared by the embedding tests: sample texts, drawn pictures, unit-row assertion, a module built on the spot."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 from PIL import Image, ImageDraw
+
+from index.embedding import EmbeddingModule
+from index.settings import EmbeddingSettings
 
 SYNOPSIS = (
     "A young alchemist loses his body in a failed ritual to bring back his mother, and sets out with "
@@ -30,3 +36,11 @@ def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
     assert vectors.shape == (n, dim)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def lite_module(text_model: Path | str, **settings: Any) -> EmbeddingModule:
+    """A module of its own (not the shared fixture): lite profile, CPU, this text model, no .env; ``settings``
+    set the rest (image model and weights, image_enabled)."""
+    return EmbeddingModule(
+        EmbeddingSettings(_env_file=None, profile="lite", device="cpu", text_model=str(text_model), **settings)
+    )

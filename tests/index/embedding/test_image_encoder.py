@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from index.embedding import EmbeddingModule, ImageModelUnavailable
+from index.embedding import ImageModelUnavailable
 from index.embedding.image_encoder import merge_near_duplicates
-from index.settings import EmbeddingSettings
-from tests.index.embedding.helpers import SYNOPSIS, assert_unit_rows, draw
+from tests.index.embedding.helpers import SYNOPSIS, assert_unit_rows, draw, lite_module
 
 # -- pictures -------------------------------------------------------------------------------------
 
@@ -53,15 +52,7 @@ def test_entry_image_vector_merges_duplicates_then_averages(embedding_module):
 def module_without_image_weights(tmp_path_factory, text_model_path, tiny_clip):
     config_path, _ = tiny_clip
     missing = tmp_path_factory.mktemp("nowhere") / "no-such-checkpoint.pt"
-    settings = EmbeddingSettings(
-        _env_file=None,
-        profile="lite",
-        device="cpu",
-        text_model=str(text_model_path),
-        image_model=str(config_path),
-        image_pretrained=str(missing),
-    )
-    return EmbeddingModule(settings)
+    return lite_module(text_model_path, image_model=str(config_path), image_pretrained=str(missing))
 
 
 def test_missing_image_weights_keep_text_working(module_without_image_weights):
@@ -88,21 +79,13 @@ async def test_missing_image_weights_async_calls_raise(module_without_image_weig
 
 
 def test_image_switched_off_names_the_setting(text_model_path):
-    module = EmbeddingModule(
-        EmbeddingSettings(
-            _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path), image_enabled=False
-        )
-    )
+    module = lite_module(text_model_path, image_enabled=False)
     assert module.image_model_name is None
     with pytest.raises(ImageModelUnavailable, match="ANIME_MCP_IMAGE_ENABLED"):
         module.embed_images([draw(0)])
 
 
 def test_other_architecture_without_weights_is_unavailable_not_random(text_model_path):
-    module = EmbeddingModule(
-        EmbeddingSettings(
-            _env_file=None, profile="lite", device="cpu", text_model=str(text_model_path), image_model="ViT-L-14"
-        )
-    )
+    module = lite_module(text_model_path, image_model="ViT-L-14")
     assert module.image_available is False
     assert "ANIME_MCP_IMAGE_PRETRAINED" in module.image_error

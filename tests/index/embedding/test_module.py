@@ -12,7 +12,7 @@ import pytest
 
 from index.embedding import EmbeddingModule, TextModelUnavailable, get_embedding_module
 from index.settings import EmbeddingSettings
-from tests.index.embedding.helpers import COOKING, assert_unit_rows, draw
+from tests.index.embedding.helpers import COOKING, assert_unit_rows, draw, lite_module
 
 
 def test_text_model_failure_is_fatal_and_names_the_setting(tmp_path):
@@ -40,16 +40,7 @@ async def test_slow_image_model_holds_up_neither_text_nor_the_index(monkeypatch,
 
     monkeypatch.setattr(module_mod, "ImageEncoder", slow_encoder)
     config_path, checkpoint_path = tiny_clip
-    module = EmbeddingModule(
-        EmbeddingSettings(
-            _env_file=None,
-            profile="lite",
-            device="cpu",
-            text_model=str(text_model_path),
-            image_model=str(config_path),
-            image_pretrained=str(checkpoint_path),
-        )
-    )
+    module = lite_module(text_model_path, image_model=str(config_path), image_pretrained=str(checkpoint_path))
     try:
         with anyio.fail_after(20):
             await anyio.to_thread.run_sync(module.warmup)

@@ -9,9 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from index.embedding import EmbeddingModule
-from index.settings import EmbeddingSettings
-from tests.index.embedding.helpers import COOKING, SPACE, SYNOPSIS, assert_unit_rows
+from tests.index.embedding.helpers import COOKING, SPACE, SYNOPSIS, assert_unit_rows, lite_module
 
 # -- shapes, normalisation, the model's own pooling ----------------------------------------------
 
@@ -89,9 +87,7 @@ def test_query_prompt_of_the_model_is_used(tmp_path, text_model_path):
     config = json.loads(config_file.read_text())
     config["prompts"] = {"query": "query: ", "document": ""}
     config_file.write_text(json.dumps(config))
-    module = EmbeddingModule(
-        EmbeddingSettings(_env_file=None, profile="lite", device="cpu", text_model=str(model_dir), image_enabled=False)
-    )
+    module = lite_module(model_dir, image_enabled=False)
     query = module.embed_queries([SYNOPSIS])
     assert float(query[0] @ module.embed_documents([SYNOPSIS])[0]) < 0.999
     np.testing.assert_allclose(query, module.embed_documents(["query: " + SYNOPSIS]), atol=1e-5)
