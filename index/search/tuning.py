@@ -41,6 +41,23 @@ class SearchSettings(BaseSettings):
         description="Vector -> weight for a long query (a description, more than 8 words); null: default_weights "
         "(JSON).",
     )
+    # A description whose words match no entry well (a half-remembered scene in the user's own words: "big fluffy
+    # grey creature waiting at a bus stop") gets only noise from BM25, so it is searched by meaning alone. Strength
+    # = best BM25 score / (query tokens x ln(entries)), so the threshold holds as the catalogue grows (IDF grows with
+    # ln N). bench/relevance.py families, chosen on the distribution of both corpora: vague-memory queries (f) lie at
+    # 0.18-0.26 on the 1,822 set, long plot descriptions (a) mostly at 0.3-1.1. At 0.23 on the 1,822 set: (f)
+    # 0.289 -> 0.333 (dense alone 0.296), (a) 0.912 -> 0.917; catalogue (f) 0.204 -> 0.21; other families unchanged
+    # (they are short queries).
+    vague_weights: dict[str, float] | None = Field(
+        default_factory=lambda: {TITLE: 1.0},
+        description="Vector -> weight for a description whose words match no entry well (see "
+        "weak_lexical_strength); null: description_weights (JSON).",
+    )
+    weak_lexical_strength: float = Field(
+        0.23,
+        description="A description is searched with vague_weights when its best BM25 score per query token, "
+        "divided by ln(entries), is below this.",
+    )
     similar_weights: dict[str, float] = Field(
         default_factory=lambda: {
             TITLE: 1.0,
