@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 #: when something needs the image model, or this long after the text model is ready, whichever comes first:
 #: on a small CPU their loading would otherwise compete with the warm-up and the first search.
 IMAGE_LOAD_DELAY_S = 10.0
+#: ...counted from the first query vector, so that the rest of that search (store, ranking, the answer) is
+#: not slowed by the loading thread's imports holding the GIL (measured: ~1 s later first answers without it)
+FIRST_ANSWER_GRACE_S = 1.0
 
 
 class EmbeddingModule:
@@ -77,6 +80,7 @@ class EmbeddingModule:
         self._images = ImageModel(self.settings, m, lambda *a, **kw: ImageEncoder(*a, **kw))
         self._go = threading.Event()  # set: start the deferred loads now (see IMAGE_LOAD_DELAY_S)
         self._exiting = False
+        self._first_query = threading.Lock()  # taken once: the first query vector starts the grace timer
         jobs: list[Callable[[], None]] = [self._export_queries] if export_wanted else []
         if not self._images.ready.is_set():
             if load_image_in_background:
@@ -288,7 +292,11 @@ class EmbeddingModule:
         try:
             return await self._cached_vector(model, text, batcher)
         finally:
-            self._go.set()  # the first query is answered: the image model (and an export) may load now
+            if not self._go.is_set() and self._first_query.acquire(blocking=False):
+                # the first query is embedded: the image model (and an export) may load once its search is out
+                timer = threading.Timer(FIRST_ANSWER_GRACE_S, self._go.set)
+                timer.daemon = True
+                timer.start()
 
     async def _cached_vector(self, model: str, text: str, batcher: MicroBatcher) -> np.ndarray:
         cache = self.query_cache

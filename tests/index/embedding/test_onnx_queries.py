@@ -101,6 +101,7 @@ async def test_a_missing_export_is_made_after_the_first_query_and_used_at_the_ne
     monkeypatch, tmp_path, text_model_path
 ):
     from index.embedding import EmbeddingModule, onnx_export
+    from index.embedding.onnx_cache import export_folder, is_complete
     from index.settings import EmbeddingSettings
 
     settings = EmbeddingSettings(
@@ -120,8 +121,10 @@ async def test_a_missing_export_is_made_after_the_first_query_and_used_at_the_ne
         assert not asked.is_set()  # not on the cold start's path
         await module.aembed_query("giant robots")
         assert await anyio.to_thread.run_sync(asked.wait, 30)
+        folder = export_folder(tmp_path, str(text_model_path), None)
+        assert folder is not None
         with anyio.fail_after(300):
-            while not any((p / "meta.json").is_file() for p in tmp_path.iterdir()):
+            while not is_complete(folder):  # renamed into place whole (a staging folder has meta.json first)
                 await anyio.sleep(0.2)
     finally:
         module._go.set()
