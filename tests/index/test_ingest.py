@@ -254,9 +254,8 @@ async def test_enriched_fields_survive_a_catalogue_release_unless_replaced(tmp_p
 
 def test_the_index_command_prunes_and_reports_every_count(tmp_path, tiny_clip, monkeypatch, capsys):
     """`anime-mcp index B --prune` after A: the one summary line a user reads counts each kind of entry."""
-    from tests.served import cli_env
-
     from server.cli import main
+    from tests.served import cli_env
 
     for key, value in cli_env(tmp_path / "data", tiny_clip).items():
         if key.startswith(("ANIME_MCP_", "HF_")):

@@ -149,11 +149,10 @@ async def test_a_cover_that_failed_to_download_is_fetched_by_the_next_run(
     import threading
     from http.server import ThreadingHTTPServer
 
-    from tests.image_fixtures import _QuietHandler
-
     from index.ingest import Ingestor
     from index.runtime import open_runtime
     from index.settings import ImageFetchSettings, StorageSettings
+    from tests.image_fixtures import _QuietHandler
 
     served = tmp_path / "served"
     served.mkdir()
@@ -237,11 +236,10 @@ async def test_covers_of_different_entries_download_in_parallel(tmp_path, rememb
     import time
     from http.server import ThreadingHTTPServer
 
-    from tests.image_fixtures import _QuietHandler
-
     from index.ingest import Ingestor
     from index.runtime import open_runtime
     from index.settings import ImageFetchSettings, StorageSettings
+    from tests.image_fixtures import _QuietHandler
 
     in_flight, most = [0], [0]
     lock = threading.Lock()
