@@ -45,7 +45,7 @@ from index.settings import StorageSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
-log = logging.getLogger("bench.performance")
+log = logging.getLogger(__name__)
 
 
 def pct(values: list[float], p: float) -> float:
