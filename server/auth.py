@@ -90,3 +90,18 @@ def caller(request: Any) -> AccessToken | None:
     scope = getattr(request, "scope", None)
     user = scope.get("user") if isinstance(scope, dict) else None
     return user.access_token if isinstance(user, AuthenticatedUser) else None
+
+
+def is_admin(ctx: Any, admin_tokens: list[str]) -> bool:
+    """May this caller run admin actions (enrichment)? A verified caller (static token or OAuth
+    JWT, see server.security) needs the anime:admin scope; an anonymous one (stdio, or HTTP
+    without authentication) only when no admin tokens are configured: with them set, a caller
+    must show one."""
+    try:
+        request = ctx.request_context.request
+    except (AttributeError, ValueError):  # no request (a Context outside a call)
+        request = None
+    found = caller(request)
+    if found is not None:
+        return ADMIN_SCOPE in found.scopes
+    return not admin_tokens

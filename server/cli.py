@@ -94,6 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
         ready_timeout=settings.model_load_timeout,
         admin_tokens=settings.admin_token_values(),
         index_on_start=list(settings.index_on_start),
+        max_concurrent_expensive=settings.max_concurrent_expensive,
     )
     enrichment = None
     if settings.enrichment_enabled:

@@ -18,7 +18,8 @@ import anyio
 
 from index.errors import without_paths
 from index.runtime import IndexRuntime, NotReadyError
-from server import limits
+from server.auth import is_admin
+from server.limits import ExpensiveCalls
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,15 @@ class AppState:
     ready_timeout: float = 600.0
     index_on_start: list[Path] = field(default_factory=list)  # ServerSettings.index_on_start
     index_report: dict[str, Any] | None = None  # how indexing them went (shown by /health)
+    max_concurrent_expensive: int = 4  # ServerSettings.max_concurrent_expensive (the CLI passes the setting)
     runtime: IndexRuntime | None = None
     error: str | None = None
     _loaded: anyio.Event | None = None
     _loading: bool = False
+    _expensive: ExpensiveCalls = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._expensive = ExpensiveCalls(self.max_concurrent_expensive)
 
     def _event(self) -> anyio.Event:
         if self._loaded is None:  # created lazily: anyio events need a running event loop
@@ -121,12 +127,12 @@ class AppState:
         runtime.engine.invalidate_caches()
 
     def is_admin(self, ctx: Any) -> bool:
-        """May this call's caller run admin actions (enrichment)? See server.limits.is_admin."""
-        return limits.is_admin(ctx, self.admin_tokens)
+        """May this call's caller run admin actions (enrichment)? See server.auth.is_admin."""
+        return is_admin(ctx, self.admin_tokens)
 
     def expensive_slot(self) -> AbstractAsyncContextManager[None]:
         """One of the server's ``max_concurrent_expensive`` slots (image searches, enrichment jobs)."""
-        return limits.expensive_slot()
+        return self._expensive.slot()
 
     @property
     def is_ready(self) -> bool:

@@ -87,9 +87,6 @@ def check_auth(settings: ServerSettings) -> None:
 
 def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
     """Blocking: run until the client disconnects (stdio) or the process is stopped (HTTP)."""
-    from server import limits
-
-    limits.configure(settings.max_concurrent_expensive)
     if settings.transport == "stdio":
         anyio.run(server.run_stdio_async)  # uvloop measured ~2 ms slower per call here (stdin/stdout run in threads)
         return

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from server import limits
 from server.app import build_server
+from server.auth import is_admin
+from server.limits import ExpensiveCalls
 from server.settings import ServerSettings
 from server.state import AppState
 from server.transports import UnsafeBindError, check_bind, http_app
@@ -177,12 +178,12 @@ def test_is_admin_reads_the_verified_caller():
             scope = {"type": "http", "headers": [], "user": AuthenticatedUser(found) if found else None}
             self.request_context = type("R", (), {"request": starlette_request(scope, headers)})()
 
-    assert limits.is_admin(Ctx(), [])  # no admin tokens: everyone may (stdio, loopback without tokens)
-    assert not limits.is_admin(Ctx(), ["adm"])  # admin tokens set: an anonymous caller may not
-    assert not limits.is_admin(Ctx(headers={"authorization": "Bearer adm"}), ["adm"])  # unverified header: no
-    assert limits.is_admin(Ctx("adm", admins=["adm"]), ["adm"])
-    assert not limits.is_admin(Ctx("user", tokens=["user"], admins=["adm"]), ["adm"])
-    assert limits.is_admin(Ctx("user", tokens=["user"]), [])  # no admin tokens: every valid token
+    assert is_admin(Ctx(), [])  # no admin tokens: everyone may (stdio, loopback without tokens)
+    assert not is_admin(Ctx(), ["adm"])  # admin tokens set: an anonymous caller may not
+    assert not is_admin(Ctx(headers={"authorization": "Bearer adm"}), ["adm"])  # unverified header: no
+    assert is_admin(Ctx("adm", admins=["adm"]), ["adm"])
+    assert not is_admin(Ctx("user", tokens=["user"], admins=["adm"]), ["adm"])
+    assert is_admin(Ctx("user", tokens=["user"]), [])  # no admin tokens: every valid token
 
 
 def starlette_request(scope, headers):
@@ -267,12 +268,15 @@ async def test_full_enrichment_queue_says_so(edge_runtime, fake, tmp_path):
 
 
 async def test_expensive_slot_caps_concurrency():
-    limits.configure(2)
+    async def no_index():
+        raise AssertionError("the slot needs no index")
+
+    calls = AppState(loader=no_index, max_concurrent_expensive=2)
     running = peak = 0
 
     async def job():
         nonlocal running, peak
-        async with limits.expensive_slot():
+        async with calls.expensive_slot():
             running += 1
             peak = max(peak, running)
             await anyio.sleep(0.05)
@@ -282,9 +286,8 @@ async def test_expensive_slot_caps_concurrency():
         for _ in range(7):
             tg.start_soon(job)
     assert peak == 2
-    limits.configure(ServerSettings(_env_file=None).max_concurrent_expensive)
     with pytest.raises(ValueError, match="at least 1"):
-        limits.configure(0)
+        ExpensiveCalls(0)
 
 
 async def test_admin_tokens_without_auth_tokens_guard_enrichment(fake, tmp_path):
