@@ -8,6 +8,7 @@ most that much work. Progress goes to stderr (tqdm); stdout stays clean.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,11 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 from tqdm import tqdm
 
 from enrichment.ids import PLATFORM_KEYS, platform_of, platform_url
 from enrichment.pipeline import Enricher, EnrichmentResult
 from enrichment.settings import EnrichmentSettings
+from index.importers import iter_entries  # the project's reader of every supported file dialect
 from index.schema import AnimeEntry
 
 log = logging.getLogger(__name__)
@@ -75,8 +78,6 @@ def _key(entry: AnimeEntry) -> str:
 
 
 def _read(path: Path, summary: EnrichSummary | None = None) -> list[AnimeEntry]:
-    from index.importers import iter_entries  # the project's reader of every supported file dialect
-
     out: list[AnimeEntry] = []
     for item in iter_entries(path):
         if item.entry is not None:
@@ -218,8 +219,4 @@ def run_enrich_cli(
     **kwargs: Any,
 ) -> EnrichSummary:
     """Synchronous wrapper for a CLI: runs ``run_enrich_command`` in a fresh event loop."""
-    import functools
-
-    import anyio
-
     return anyio.run(functools.partial(run_enrich_command, ids, file, sources, concurrency, output, **kwargs))

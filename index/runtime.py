@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import anyio
+
 from index.embedding.image_fetch import ImageFetcher
 from index.embedding.module import EmbeddingModule, get_embedding_module
 from index.errors import UserFacingError
@@ -64,8 +66,6 @@ async def open_runtime(
     warmup: bool = True,
 ) -> IndexRuntime:
     """Load models (once per process), open the store, and wire the search engine."""
-    import anyio
-
     if embedder is None:
         embedder = await anyio.to_thread.run_sync(get_embedding_module, embedding or EmbeddingSettings())
     if warmup:

@@ -162,6 +162,7 @@ def add_config_parser(sub: Any) -> None:
 
 
 def run_config(args: Any) -> int:
+    # index.settings (pydantic-settings: ~0.1 s): every `anime-mcp` command imports this module for its parser
     from index.settings import StorageSettings
 
     data_dir = args.data_dir or StorageSettings().data_dir

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.auth import READ_SCOPE, StaticTokens, TokenRejected, bearer_token, required_scope
+from server.oauth import JwtVerifier, KeysUnavailable, metadata_routes, metadata_url
 from server.settings import ServerSettings
 from server.state import AppState
 
@@ -41,8 +42,6 @@ class Authenticator:
         self.jwt = None
         self.metadata_url: str | None = None
         if settings.oauth_enabled:
-            from server.oauth import JwtVerifier, metadata_url
-
             self.jwt = JwtVerifier(settings)
             self.metadata_url = metadata_url(settings)
         #: Without tokens or OAuth every caller is let in (loopback use); admin tokens still mark admins.
@@ -158,8 +157,6 @@ class SecurityMiddleware:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(OPEN_PATHS):
             await self.app(scope, receive, send)
             return
-        from server.oauth import KeysUnavailable
-
         request = Request(scope)
         token = bearer_token(request.headers)
         caller: AccessToken | None = None
@@ -228,7 +225,5 @@ def secure_app(app: Starlette, state: AppState, settings: ServerSettings) -> ASG
 
     app.add_route("/health", health, methods=["GET"])
     if settings.oauth_enabled:
-        from server.oauth import metadata_routes
-
         app.router.routes.extend(metadata_routes(settings))
     return SecurityMiddleware(app, settings)

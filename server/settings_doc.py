@@ -7,15 +7,15 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
+from enrichment.settings import EnrichmentSettings
+from index.catalogue import CatalogueSettings
+from index.search.cache import CacheSettings
+from index.search.tuning import SearchSettings
+from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
+from server.settings import ServerSettings
+
 
 def settings_classes() -> list[tuple[str, type[BaseSettings]]]:
-    from enrichment.settings import EnrichmentSettings
-    from index.catalogue import CatalogueSettings
-    from index.search.cache import CacheSettings
-    from index.search.tuning import SearchSettings
-    from index.settings import EmbeddingSettings, ImageFetchSettings, StorageSettings
-    from server.settings import ServerSettings
-
     return [
         ("Models", EmbeddingSettings),
         ("Images", ImageFetchSettings),

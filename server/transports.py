@@ -47,6 +47,7 @@ def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
 
 def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> ASGIApp:
     """The Starlette app for sse or http, wrapped with authentication, limits and /health."""
+    # HTTP only: server.security brings server.oauth (PyJWT, cryptography: ~30 ms) that stdio never needs
     from server.security import secure_app
 
     check_auth(settings)
@@ -77,7 +78,7 @@ def check_auth(settings: ServerSettings) -> None:
     """OAuth settings that cannot work stop the start, naming the variable to fix."""
     if not settings.oauth_enabled:
         return
-    from server.oauth import OAuthConfigError, auth_settings
+    from server.oauth import OAuthConfigError, auth_settings  # PyJWT, cryptography: ~30 ms; HTTP with OAuth only
 
     try:
         auth_settings(settings)

@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
-from index.errors import without_paths
+from index.errors import UserFacingError, without_paths
 from index.runtime import IndexRuntime
 from index.search.results import AnimeHit
 from tools.runtime_access import server_context
@@ -32,8 +32,6 @@ READ_ONLY_OPEN = ToolAnnotations(
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is written for the user (safe to show, says what to change):
     every ``UserFacingError`` (index, server and enrichment errors derive from it) and ToolError."""
-    from index.errors import UserFacingError
-
     return (UserFacingError, ToolError)
 
 

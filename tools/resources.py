@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from index.runtime import NotReadyError
+from index.search.filters import SearchFilters
 from index.search.resolve import AnimeNotFoundError
 from index.vectors import ASPECT_VECTOR, PRIORITY
 from tools.runtime_access import ServerContext
@@ -43,8 +44,6 @@ def register(server: MCPServer, state: ServerContext) -> None:
         description="Named vectors and what they cover, search aspects, filters, and current counts.",
     )
     async def anime_schema() -> str:
-        from index.search.filters import SearchFilters
-
         try:
             runtime = await state.ready()
             stats = (await runtime.engine.stats()).model_dump(mode="json")
