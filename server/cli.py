@@ -8,6 +8,7 @@ nor the enrichment code, and `--help`, `config`, `texts` answer without mcp and 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -82,10 +83,8 @@ async def _index(args: argparse.Namespace) -> int:
 
 # ----- serve ---------------------------------------------------------------------------------
 def _serve(args: argparse.Namespace) -> int:
-    # serve only: mcp, qdrant-client, the tools (~2 s) that other commands never need
-    import gc
-
     gc.disable()  # no cyclic GC while imports build what lives as long as the process: ~0.15 s CPU before initialize
+    # serve only: mcp, qdrant-client, the tools (~2 s) that other commands never need
     from index.runtime import open_runtime
     from server.app import build_server
     from server.settings import ServerSettings

@@ -79,11 +79,11 @@ def _import_runs(body: list[ast.stmt]) -> list[ast.stmt]:
 
 def unexplained_function_imports(path: Path) -> list[int]:
     """Lines of imports inside a function (not under ``if TYPE_CHECKING:``) with no comment on their
-    line or the line above; consecutive imports share the first one's comment."""
+    line or a comment line directly above; consecutive imports share the first one's comment."""
     source = path.read_text(encoding="utf-8")
-    commented = {
-        tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT
-    }
+    comments = [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT]
+    commented = {tok.start[0] for tok in comments}
+    comment_lines = {tok.start[0] for tok in comments if not tok.line[: tok.start[1]].strip()}
     found: list[int] = []
 
     def visit(node: ast.AST, in_function: bool) -> None:
@@ -92,8 +92,8 @@ def unexplained_function_imports(path: Path) -> list[int]:
         blocks = [block for field in fields if isinstance(block := getattr(node, field, None), list)]
         for block in blocks if inside else []:
             for stmt in _import_runs(block):
-                lines = range(stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) + 1)
-                if not commented.intersection(lines):
+                own = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+                if stmt.lineno - 1 not in comment_lines and not commented.intersection(own):
                     found.append(stmt.lineno)
         children = (
             [stmt for block in blocks for stmt in block] if _is_type_checking(node) else ast.iter_child_nodes(node)
@@ -115,9 +115,9 @@ def test_every_function_level_import_says_why():
     assert not bare, (
         "imports inside functions without a reason: "
         + ", ".join(bare)
-        + ". Move each to the top of its module, or keep it in the function with a one-line comment on its "
-        "line or the line above saying why (e.g. `# torch: ~1 s, only when the torch encoder loads` or "
-        "`# cycle: server.app imports this module`); consecutive imports share the first one's comment."
+        + ". Move each to the top of its module, or keep it in the function with a one-line comment (on its "
+        "line, or a comment line directly above) saying why, e.g. `# torch: ~1 s, only when the torch encoder "
+        "loads` or `# cycle: server.app imports this module`; consecutive imports share the first one's comment."
     )
 
 
@@ -151,5 +151,7 @@ def test_the_reason_check_finds_bare_imports_only(tmp_path):
         "        import ast\n"  # 25: for the type checker only
         "    else:\n"
         "        import io\n"  # 27: bare
+        "    x = 3  # a comment about x\n"
+        "    import sys\n"  # 29: a code line's comment above is not its reason
     )
-    assert unexplained_function_imports(module) == [7, 16, 20, 27]
+    assert unexplained_function_imports(module) == [7, 16, 20, 27, 29]
