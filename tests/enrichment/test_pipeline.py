@@ -58,18 +58,15 @@ async def test_full_enrichment_follows_every_pagination(sources, tmp_path):
     assert meta.sources_used == ["jikan", "anilist", "kitsu", "anidb", "animeschedule"] and meta.failures == {}
 
 
-async def test_warm_cache_needs_no_requests_and_is_faster(sources, tmp_path):
+async def test_warm_cache_needs_no_requests(sources, tmp_path):
+    # what a warm cache saves is requests (counted here); how much time that saves is a benchmark's question
     settings = sources.settings(tmp_path)
-    started = time.perf_counter()
     cold = await enrich_entry(MAL_ONLY, settings=settings)
-    cold_s = time.perf_counter() - started
+    assert sources.requests()
     sources.reset_log()
-    started = time.perf_counter()
     warm = await enrich_entry(MAL_ONLY, settings=settings)
-    warm_s = time.perf_counter() - started
     assert sources.requests() == []
-    assert all(o.from_cache and o.requests == 0 for o in warm.outcomes.values())
-    assert warm_s < cold_s
+    assert warm.outcomes and all(o.from_cache and o.requests == 0 for o in warm.outcomes.values())
     drop = {"enrichment_metadata"}
     assert warm.entry.model_dump(exclude=drop) == cold.entry.model_dump(exclude=drop)
 
