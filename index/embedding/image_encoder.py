@@ -36,6 +36,7 @@ def register_model_config(model: str) -> str:
             raise ImageModelUnavailable(f"image model config {model} does not exist. {_FIX}")
         resolved = path.resolve()
         if resolved not in _registered_configs:  # the registry keeps every path it is given
+            # open_clip (~4 s with torch): only when an image model is configured
             import open_clip
 
             open_clip.add_model_config(resolved)
@@ -48,6 +49,7 @@ class ImageEncoder:
     """One OpenCLIP model; thread-safe (calls are serialised by a lock)."""
 
     def __init__(self, model: str, pretrained: str | None, *, device: str, batch_size: int) -> None:
+        # open_clip (~4 s with torch): only when the image model loads, in the background
         import open_clip
 
         name = register_model_config(model)
@@ -89,6 +91,7 @@ class ImageEncoder:
                 raise TypeError(f"image {i} is {type(image).__name__}, expected PIL.Image.Image")
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # torch: loaded with open_clip already; kept off this module's import so opening an index stays torch-free
         import torch
 
         out = []
@@ -106,6 +109,7 @@ class ImageEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         rows, owners = self._token_rows(texts)
+        # torch: as in embed_images
         import torch
 
         batches: list[np.ndarray] = []
@@ -122,6 +126,7 @@ class ImageEncoder:
     # -- internals ------------------------------------------------------------------------------
 
     def _embed_text_tokens(self, tokens) -> np.ndarray:
+        # torch: as in embed_images
         import torch
 
         with torch.inference_mode():
@@ -130,6 +135,7 @@ class ImageEncoder:
     def _token_rows(self, texts: list[str]):
         """Token rows for the text tower. The plain CLIP tokenizer exposes its BPE ids, so long texts
         become several windows; other tokenizers (HF, SigLIP) only truncate, which is logged."""
+        # torch: as in embed_images
         import torch
 
         tok = self._tokenizer

@@ -127,6 +127,7 @@ class ImageModel:
         dim = open_clip_embed_dim(name) if name else None
         if dim:
             return dim
+        # open_clip (~4 s with torch): only when the size is not in its config file
         import open_clip
 
         config = open_clip.get_model_config(name) if name else None

@@ -124,6 +124,7 @@ class EmbeddingModule:
 
     def _export_queries(self) -> None:
         """Export the text model for ONNX Runtime queries; the next start uses it (this one keeps torch)."""
+        # torch + onnx: only in the background export, never on a query's path
         from index.embedding.onnx_export import export_query_model
 
         s = self.settings

@@ -36,6 +36,7 @@ def local_model_dir(name_or_path: str) -> Path | None:
         return path.resolve()
     if name_or_path.count("/") != 1 or path.exists():
         return None
+    # huggingface_hub (~0.2 s): only for a model named by its hub id
     from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(name_or_path, "modules.json")

@@ -40,6 +40,7 @@ class OnnxQueryEncoder:
         chunk_overlap_tokens: int = 32,
         meta: dict[str, Any] | None = None,
     ) -> None:
+        # onnxruntime + tokenizers: only when an export is served (the torch path needs neither)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -123,6 +124,7 @@ def open_onnx_queries(settings: EmbeddingSettings, models: ResolvedModels) -> tu
                 models.text_model,
             )
             return None, True
+        # torch + onnx: only when an export must be made now (ANIME_MCP_QUERY_RUNTIME=onnx)
         from index.embedding.onnx_export import export_query_model
 
         if export_query_model(models.text_model, settings.onnx_cache_dir, settings.max_seq_length) is None:

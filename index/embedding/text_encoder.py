@@ -39,6 +39,7 @@ def without_sklearn() -> Iterator[None]:
         return
 
     def pairwise_distances(*args: Any, **kwargs: Any) -> Any:
+        # scikit-learn (~0.6 s): only if sentence-transformers ever calls this function
         import sklearn.metrics
 
         return sklearn.metrics.pairwise_distances(*args, **kwargs)
@@ -67,10 +68,12 @@ class TextEncoder:
         precision: str = "float32",
         query_threads: int = 0,
     ) -> None:
+        # torch + sentence-transformers (~3.5 s): only when the torch encoder loads (documents, GPU,
+        # or without an ONNX export)
         import torch
 
         with without_sklearn():
-            from sentence_transformers import SentenceTransformer
+            from sentence_transformers import SentenceTransformer  # as torch above, without scikit-learn
 
         self.model_name = model_name_or_path
         self.batch_size = batch_size
@@ -157,6 +160,7 @@ class TextEncoder:
     # -- internals ------------------------------------------------------------------------------
 
     def _embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        # torch: loaded with the model already; kept off this module's import (see __init__)
         import torch
 
         if not texts:
