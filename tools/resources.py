@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from index.runtime import NotReadyError
 from index.search.filters import SearchFilters
 from index.search.resolve import AnimeNotFoundError
 from index.vectors import ASPECT_VECTOR, PRIORITY
-from tools.runtime_access import ServerContext
+from tools.runtime_access import ServerContext, server_context
 
 
 def register(server: MCPServer, state: ServerContext) -> None:
+    """Resources and prompts. ``state`` serves only the static schema resource: the SDK injects no Context into a
+    resource without URI variables, so that one reads the server's state it was registered with."""
     icons = server.icons  # resources and prompts carry the server's own icon
 
     @server.resource(
@@ -26,9 +28,9 @@ def register(server: MCPServer, state: ServerContext) -> None:
         description="One anime entry as JSON (all fields), by its id, e.g. anime://mal-1. "
         "Ids complete from titles (completion/complete).",
     )
-    async def anime_entry(anime_id: str) -> str:
+    async def anime_entry(anime_id: str, ctx: Context) -> str:
         try:
-            runtime = await state.ready()
+            runtime = await server_context(ctx).ready()
             entry = await runtime.engine.get_entry(anime_id)
         except AnimeNotFoundError as exc:
             raise ResourceNotFoundError(str(exc)) from exc
