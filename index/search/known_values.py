@@ -26,6 +26,7 @@ class KnownValues:
     def __init__(self, store: VectorStore):
         self.store = store
         self._counts: dict[str, dict[str, int]] | None = None
+        self._entries = 0
         self._counted_at = 0.0
         self._vocabulary: tuple[dict[str, dict[str, int]], Vocabulary] | None = None
 
@@ -35,8 +36,14 @@ class KnownValues:
             counts = {}
             for key in _FIELDS:
                 counts[key] = {str(v): c for v, c in await self.store.facet(key, limit=100_000)}
+            self._entries = await self.store.count()
             self._counts, self._counted_at = counts, time.monotonic()
         return self._counts
+
+    async def entries(self) -> int:
+        """How many entries the index holds, counted with the field values (not once per query)."""
+        await self.counts()
+        return self._entries
 
     async def vocabulary(self) -> Vocabulary:
         """The query grammar's vocabulary, rebuilt only when the counts are refetched."""

@@ -16,9 +16,9 @@ from qdrant_client import models
 from index.embedding.module import EmbeddingModule
 from index.search.inputs import SearchInputError
 from index.search.intent import WISH_LIST_MAX_WORDS
+from index.search.known_values import KnownValues
 from index.search.queries import Leg
 from index.search.tuning import SearchSettings
-from index.storage.base import VectorStore
 from index.storage.lexical import lexical_query
 from index.vectors import ASPECT_VECTOR, IMAGE, LEXICAL, TEXT_VECTORS, Aspect
 
@@ -35,10 +35,12 @@ async def text_legs(
     query: str,
     aspects: Sequence[Aspect | str] | None,
     scale: float = 1.0,
-    store: VectorStore | None = None,
+    known: KnownValues | None = None,
 ) -> list[Leg]:
     """The legs of a text query, each weight times ``scale``; SearchInputError for an unknown aspect. With the
-    ``store``, a description whose words match no entry well is searched by meaning alone (vague_weights)."""
+    index's ``known`` values, a description whose words match no entry well is searched by meaning alone
+    (vague_weights)."""
+    sparse: models.SparseVector | None = None  # the BM25 query: tokenised once, for the check and the leg
     if aspects:
         try:
             chosen = [Aspect(a) for a in aspects]
@@ -50,8 +52,10 @@ async def text_legs(
             weights[LEXICAL] = settings.aspect_lexical_weight
     elif settings.description_weights and len(query.split()) > WISH_LIST_MAX_WORDS:
         weights = dict(settings.description_weights)
-        if settings.vague_weights and store is not None and await words_match_weakly(store, query, settings):
-            weights = dict(settings.vague_weights)
+        if settings.vague_weights and known is not None:
+            sparse = lexical_query(query)
+            if await words_match_weakly(known, sparse, settings):
+                weights = dict(settings.vague_weights)
     else:
         weights = dict(settings.default_weights)
     legs: list[Leg] = []
@@ -64,20 +68,19 @@ async def text_legs(
         cvec = (await embedder.aembed_clip_text(query)).tolist()
         legs.append(Leg(IMAGE, cvec, weights[IMAGE] * scale))
     if LEXICAL in weights:
-        sparse = lexical_query(query)
+        sparse = sparse or lexical_query(query)
         if sparse.indices:
             legs.append(Leg(LEXICAL, sparse, weights[LEXICAL] * scale))
     return legs
 
 
-async def words_match_weakly(store: VectorStore, query: str, settings: SearchSettings) -> bool:
-    """Whether the query's best BM25 match is weak (see SearchSettings.weak_lexical_strength): one lexical
+async def words_match_weakly(known: KnownValues, sparse: models.SparseVector, settings: SearchSettings) -> bool:
+    """Whether the BM25 query's best match is weak (see SearchSettings.weak_lexical_strength): one lexical
     search of one hit, ~1 ms. A query without a lexical token matches nothing by words."""
-    sparse = lexical_query(query)
     if not sparse.indices:
         return True
-    best = await store.query(models.QueryRequest(query=sparse, using=LEXICAL, limit=1, with_payload=False))
-    entries = await store.count()
+    best = await known.store.query(models.QueryRequest(query=sparse, using=LEXICAL, limit=1, with_payload=False))
+    entries = await known.entries()
     if not best or entries < 2:
         return True
     strength = best[0].score / (len(sparse.indices) * math.log(entries))

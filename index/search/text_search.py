@@ -88,7 +88,7 @@ async def _search_read(
     effective = SearchFilters.model_validate(read_filters) if read_filters is not None else filters
     qfilter = await parts.known.query_filter(effective)
     text = reading.text if reading is not None else query
-    legs = await text_legs(parts.embedder, settings, text, aspects, store=parts.store) if text else []
+    legs = await text_legs(parts.embedder, settings, text, aspects, known=parts.known) if text else []
     titles = None
     if reading is not None and text:
         cutoff = settings.title_fuzzy_cutoff

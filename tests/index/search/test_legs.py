@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from index.search.legs import text_legs, words_match_weakly
+from index.storage.lexical import lexical_query
 from index.vectors import LEXICAL, TITLE
 
 pytestmark = pytest.mark.anyio
@@ -17,16 +18,16 @@ VAGUE = "that cartoon where a tiny fella with a huge moustache keeps sneezing gl
 
 async def legs_of(runtime, query: str) -> list[str]:
     engine = runtime.engine
-    return [leg.using for leg in await text_legs(engine.embedder, engine.settings, query, None, store=engine.store)]
+    return [leg.using for leg in await text_legs(engine.embedder, engine.settings, query, None, known=engine.known)]
 
 
 async def test_a_description_in_the_datas_words_keeps_the_word_leg(edge_runtime):
-    assert not await words_match_weakly(edge_runtime.store, PLOT, edge_runtime.engine.settings)
+    assert not await words_match_weakly(edge_runtime.engine.known, lexical_query(PLOT), edge_runtime.engine.settings)
     assert set(await legs_of(edge_runtime, PLOT)) == {TITLE, LEXICAL}
 
 
 async def test_a_vague_memory_is_searched_by_meaning_alone(edge_runtime):
-    assert await words_match_weakly(edge_runtime.store, VAGUE, edge_runtime.engine.settings)
+    assert await words_match_weakly(edge_runtime.engine.known, lexical_query(VAGUE), edge_runtime.engine.settings)
     assert await legs_of(edge_runtime, VAGUE) == [TITLE]
     page = await edge_runtime.engine.search_text(VAGUE, limit=5)
     assert page.results and LEXICAL not in page.method
