@@ -138,25 +138,9 @@ _HIGH = dict(
     oversampling=2.0,
     hnsw_ef=128,
 )
-_MEDIUM = dict(
-    on_disk=True,
-    hnsw_m=16,
-    ef_construct=100,
-    full_scan_points=FULL_SCAN_POINTS,
-    quantization="int8",
-    oversampling=2.0,
-    hnsw_ef=128,
-)
-_LOW = dict(
-    on_disk=True,
-    hnsw_m=0,
-    ef_construct=100,
-    full_scan_points=FULL_SCAN_POINTS,
-    quantization="int8",
-    oversampling=3.0,
-    hnsw_ef=None,
-    codes_on_disk=True,
-)
+# Each tier is the one above it with what differs (see the module docstring for why).
+_MEDIUM = {**_HIGH, "ef_construct": 100}
+_LOW = {**_MEDIUM, "hnsw_m": 0, "oversampling": 3.0, "hnsw_ef": None, "codes_on_disk": True}
 _BY_PRIORITY: dict[Priority, dict[str, Any]] = {Priority.HIGH: _HIGH, Priority.MEDIUM: _MEDIUM, Priority.LOW: _LOW}
 
 #: Points per segment of the embedded store: it builds graphs and codes every this many points
