@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
@@ -13,16 +12,8 @@ from mcp_types import Icon, ToolAnnotations
 
 from server.icons import ICONS
 from server.state import AppState
+from server.version import package_version
 from tools import catalog, completions, resources, search, similar
-
-
-def package_version() -> str:
-    """The installed package's version (pyproject.toml is the one place it is written)."""
-    try:
-        return version("anime-mcp")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0+unknown"
-
 
 INSTRUCTIONS = """\
 Search an anime database by meaning, picture, exact filters and similarity.

@@ -19,6 +19,7 @@ import anyio
 
 from server.catalogue_cli import add_catalogue_parser, run_catalogue
 from server.client_config import add_config_parser, run_config
+from server.version import package_version
 
 
 def _setup_logging(level: str) -> None:
@@ -182,6 +183,7 @@ async def _enrich(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anime-mcp", description="Anime search MCP server on Qdrant.")
     parser.add_argument("--log-level", default=os.environ.get("ANIME_MCP_LOG_LEVEL", "INFO"))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def data_dir(p: argparse.ArgumentParser) -> None:
