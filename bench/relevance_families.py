@@ -40,6 +40,7 @@ FAMILIES: dict[str, Family] = {
         Family("f", "vague memories in other words", "known", ("mrr", 0.50)),
         Family("g", "Japanese titles: kana/kanji and romanisations", "known", None),
         Family("h", "descriptions in other languages", "known", None, multilingual_only=True),
+        Family("i", "requests as people phrase them to an assistant", "known", ("mrr", 0.85)),
     )
 }
 
