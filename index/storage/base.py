@@ -13,6 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from qdrant_client import models
 
+from index.errors import UserFacingError
+
 
 class StoreError(RuntimeError):
     """A storage failure with a message a user can act on."""
@@ -20,6 +22,21 @@ class StoreError(RuntimeError):
 
 class IncompatibleCollectionError(StoreError):
     """The collection was built with other models or dimensions than the ones configured."""
+
+
+class IndexDamagedError(StoreError, UserFacingError):
+    """The index does not hold what its last completed write recorded (a file truncated, lost or corrupted):
+    answering from it would give partial or wrong results. The one cause whose advice is to rebuild it."""
+
+
+class IndexInUseError(StoreError, UserFacingError):
+    """Another process holds the embedded index (a server still closing, an indexing run): it may free it
+    soon, so a caller can wait and retry. Never a reason to rebuild."""
+
+
+class DiskFullError(StoreError, UserFacingError):
+    """The disk holding the index has too little free space for a write (or for opening it); nothing
+    already indexed is lost. Never a reason to rebuild: free space, then run the command again."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Folder layout (``settings.data_dir / settings.collection_name``)::
 
-    meta.json   models and dimensions the index was built with (written last on create)
-    shard/      the qdrant-edge shard (segments, WAL)
+    meta.json        models and dimensions the index was built with (written last on create)
+    integrity.json   the point count its last completed write left (index.storage.integrity)
+    shard/           the qdrant-edge shard (segments, WAL)
 
 This module owns the folder: creating, opening (checking the models recorded in
 ``meta.json``), recreating and closing the shard. The reads and writes on an open shard
@@ -18,6 +19,7 @@ progress. Until then searches are exact scans (correct, slower).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -31,7 +33,7 @@ import qdrant_edge as qe
 from qdrant_client import models
 
 from index.payload_fields import IndexKind
-from index.storage.base import CollectionSpec, StoreError
+from index.storage.base import CollectionSpec, IndexDamagedError, IndexInUseError, StoreError
 from index.storage.collection import (
     LEXICAL_FULL_SCAN_THRESHOLD,
     SEGMENT_POINTS,
@@ -44,14 +46,18 @@ from index.storage.collection import (
     payload_indexes,
     vector_layouts,
 )
+from index.storage.disk_space import OPEN_RESERVE, disk_bytes, disk_full, free_bytes, is_disk_full, require_free
 from index.storage.edge_access import EdgeShardAccess
+from index.storage.integrity import INTEGRITY_FILE, REBUILD_ADVICE, Expected, damaged, read_expected, write_expected
 from index.vectors import LEXICAL
 
 log = logging.getLogger(__name__)
 
 META_FILE = "meta.json"
 SHARD_DIR = "shard"
-_OWN_ENTRIES = {META_FILE, META_FILE + ".tmp", SHARD_DIR}
+_OWN_ENTRIES = {META_FILE, META_FILE + ".tmp", INTEGRITY_FILE, INTEGRITY_FILE + ".tmp", SHARD_DIR}
+#: Engine messages that mean the files cannot be written or read for lack of rights, not damage.
+_NO_ACCESS = ("Permission denied", "Read-only file system", "os error 13", "os error 30")
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -126,6 +132,7 @@ class EdgeStore(EdgeShardAccess):
 
     segment_points = SEGMENT_POINTS
     _written = 0  # points written since the last optimize()
+    verify_on_open = True  # `anime-mcp check` turns it off to report what opening would refuse
 
     @property
     def _shard_dir(self) -> Path:
@@ -148,6 +155,8 @@ class EdgeStore(EdgeShardAccess):
         try:
             self._open_sync(spec, expected, recreate, create)
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise disk_full(self.directory, "open the index") from exc
             raise StoreError(
                 f"cannot use the index folder {self.directory}: {exc.strerror or exc}; check its permissions "
                 "or set ANIME_MCP_DATA_DIR to a writable folder"
@@ -158,14 +167,43 @@ class EdgeStore(EdgeShardAccess):
             self._remove_sync()
         if self._shard_exists():
             check_meta(self._read_meta(), expected, f"the index at {self.directory}")
-            self._shard = self._load_sync()
-            self._ensure_indexes(self._shard)
-            self._meta = expected
+            require_free(self.directory, 0, "open the index")  # the engine's log maps grow on open
+            shard = self._load_sync()
+            try:
+                if self.verify_on_open:
+                    self._verify(shard)
+                self._ensure_indexes(shard)
+            except BaseException:
+                shard.close()
+                raise
+            self._shard, self._meta = shard, expected
             log.info("opened embedded index %s", self.directory)
             return
         if not create:
             raise StoreError(f"no index at {self.directory}: run `anime-mcp index` first (or set ANIME_MCP_DATA_DIR)")
+        require_free(self.directory, 0, "create the index")
         self._create_sync(spec, expected)
+
+    def _verify(self, shard: qe.EdgeShard) -> None:
+        """The cheap check at open: the count the last completed write recorded, and one point's payload
+        and vectors readable (a damaged payload file fails every search while the count looks right).
+        `anime-mcp check` reads every point. An index made before integrity records gets one now."""
+        points = shard.count(qe.CountRequest(exact=True))
+        expected = read_expected(self.directory)
+        if expected is not None and not expected.admits(points):
+            raise damaged(self.directory, points, expected)
+        try:
+            records, _ = shard.scroll(qe.ScrollRequest(limit=1, with_payload=True))
+            if records:
+                shard.retrieve([records[0].id], True, True)
+        except Exception as exc:  # the engine raises plain Exception
+            raise IndexDamagedError(
+                f"the index at {self.directory} is damaged: its stored entries cannot be read ({exc}); "
+                f"`anime-mcp check` lists the problems; {REBUILD_ADVICE}"
+            ) from exc
+        self._expected = Expected.exactly(points)
+        if expected != self._expected:
+            write_expected(self.directory, self._expected)
 
     def _shard_exists(self) -> bool:
         return self._shard_dir.is_dir() and any(self._shard_dir.iterdir())
@@ -175,9 +213,13 @@ class EdgeStore(EdgeShardAccess):
             return json.loads(self._meta_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
+            raise IndexDamagedError(
+                f"the index at {self.directory} is damaged: {META_FILE} is not valid JSON; {REBUILD_ADVICE}"
+            ) from exc
+        except OSError as exc:
             raise StoreError(
-                f"cannot read {self._meta_path}: {exc}. Rebuild the index with `anime-mcp index --recreate`"
+                f"cannot read {self._meta_path}: {exc.strerror or exc}; check the folder's permissions"
             ) from exc
 
     def _load_sync(self) -> qe.EdgeShard:
@@ -186,13 +228,19 @@ class EdgeStore(EdgeShardAccess):
         except Exception as exc:  # the engine raises plain Exception
             text = str(exc)
             if "WouldBlock" in text:
-                raise StoreError(
+                raise IndexInUseError(
                     f"the index at {self.directory} is in use by another process (an MCP server or an indexing run); "
                     "stop it, or use a Qdrant server (ANIME_MCP_QDRANT_URL) for shared access"
                 ) from exc
-            raise StoreError(
-                f"cannot open the index at {self.directory}: {text}. If it is damaged, rebuild it with "
-                "`anime-mcp index --recreate`"
+            if is_disk_full(exc):
+                raise disk_full(self.directory, "open the index") from exc
+            if any(marker in text for marker in _NO_ACCESS):
+                raise StoreError(
+                    f"cannot open the index at {self.directory}: {text}; check the folder's permissions (opening "
+                    "writes to it) or set ANIME_MCP_DATA_DIR to a writable folder"
+                ) from exc
+            raise IndexDamagedError(
+                f"cannot open the index at {self.directory}, it is damaged: {text}; {REBUILD_ADVICE}"
             ) from exc
 
     def _create_sync(self, spec: CollectionSpec, expected: dict[str, Any]) -> None:
@@ -206,18 +254,23 @@ class EdgeStore(EdgeShardAccess):
         try:
             shard = qe.EdgeShard.create(str(self._shard_dir), edge_config(spec, self.segment_points))
         except Exception as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.directory, "create the index") from exc
             raise StoreError(f"cannot create the index at {self.directory}: {exc}") from exc
         try:
             self._ensure_indexes(shard)
             shard.flush()
+            write_expected(self.directory, Expected.exactly(0))
             tmp = self._meta_path.with_name(META_FILE + ".tmp")
             tmp.write_text(json.dumps(expected, indent=2, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self._meta_path)
         except Exception as exc:
             shard.close()
             shutil.rmtree(self._shard_dir, ignore_errors=True)
+            if is_disk_full(exc):
+                raise disk_full(self.directory, "create the index") from exc
             raise StoreError(f"cannot create the index at {self.directory}: {exc}") from exc
-        self._shard, self._meta = shard, expected
+        self._shard, self._meta, self._expected = shard, expected, Expected.exactly(0)
         log.info("created embedded index %s", self.directory)
 
     def _ensure_indexes(self, shard: qe.EdgeShard) -> None:
@@ -246,6 +299,7 @@ class EdgeStore(EdgeShardAccess):
                         "an indexing run); stop it first"
                     ) from exc
         self._meta_path.unlink(missing_ok=True)  # first, so a half-deleted folder never looks valid
+        (self.directory / INTEGRITY_FILE).unlink(missing_ok=True)
         if self._shard_dir.exists():
             try:
                 shutil.rmtree(self._shard_dir)
@@ -261,22 +315,39 @@ class EdgeStore(EdgeShardAccess):
                 await self._idle.wait()
             shard, self._shard = self._shard, None
             dirty = self._dirty
+            self._expected = None
             await anyio.to_thread.run_sync(partial(self._close_sync, shard, dirty))
 
     def _close_sync(self, shard: qe.EdgeShard, dirty: bool) -> None:
         try:
-            if dirty:
+            if dirty and self._room_to_optimize():
                 log.info("optimizing embedded index %s before closing", self.directory)
                 shard.optimize()
             shard.flush()
         except Exception as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.directory, "optimize it while closing") from exc
             raise StoreError(f"closing the index at {self.directory} failed: {exc}") from exc
         finally:
             shard.close()
 
+    def _optimize_needs(self) -> int:
+        """An optimize writes segments anew before it drops the old ones: at most the shard's size again."""
+        return disk_bytes(self._shard_dir / "segments")
+
+    def _room_to_optimize(self) -> bool:
+        """Closing on a nearly full disk skips the optimize (searches stay exact scans until the next one)
+        rather than fill the disk inside the engine's maps."""
+        needs = self._optimize_needs()
+        if free_bytes(self.directory) < needs + OPEN_RESERVE:
+            log.warning("not optimizing %s: too little free disk space (needs ~%d MiB)", self.directory, needs >> 20)
+            return False
+        return True
+
     async def optimize(self) -> bool:
         """Build HNSW graphs and quantized codes for everything written so far (blocking, minutes at 100k)."""
-        result = await self._write(lambda s: s.optimize(), flush=True)
+        needs = await anyio.to_thread.run_sync(self._optimize_needs)
+        result = await self._write(lambda s: s.optimize(), flush=True, needs=needs)
         self._dirty, self._written = False, 0
         return bool(result)
 

@@ -6,11 +6,14 @@ files on disk do. The engine is blocking and safe to call from several threads, 
 concurrently in worker threads; writes are serialised (an update and its flush form one step) and
 every write is flushed before it returns, so a crash loses nothing already acknowledged.
 ``EdgeStore.close()`` waits for every call still running here.
+
+Each write also checks the free disk space it needs first (index.storage.disk_space: a full disk would
+otherwise kill the process in the engine's memory maps) and leaves the point count in the integrity record
+(index.storage.integrity) that opening checks.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -23,25 +26,14 @@ from qdrant_client import models
 from index.storage import edge_points as pts
 from index.storage.base import StoreError, StoreInfo
 from index.storage.collection import VectorLayout, check_facet_key, check_order_key, prepare_request
+from index.storage.disk_space import BYTES_PER_POINT, disk_bytes, disk_full, is_disk_full, require_free
 from index.storage.edge_filters import filter_in, order_by_in
 from index.storage.edge_translate import QueryTranslator
+from index.storage.integrity import Expected, write_expected
 from index.storage.paging import is_ordered_cursor, ordered_page
 from index.vectors import DENSE_VECTORS, LEXICAL
 
 T = TypeVar("T")
-
-
-def _disk_bytes(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.stat(os.path.join(root, name))
-            except OSError:
-                continue
-            blocks = getattr(st, "st_blocks", None)
-            total += blocks * 512 if blocks is not None else st.st_size
-    return total
 
 
 class EdgeShardAccess:
@@ -58,6 +50,7 @@ class EdgeShardAccess:
         self._active = 0
         self._idle: anyio.Event | None = None
         self._dirty = False  # points written since the last optimize()
+        self._expected: Expected | None = None  # what the integrity record says; None while not open
 
     # -- running engine calls
 
@@ -76,16 +69,36 @@ class EdgeShardAccess:
             if self._active == 0 and self._idle is not None:
                 self._idle.set()
 
-    async def _write(self, fn: Callable[[qe.EdgeShard], T], *, flush: bool = True) -> T:
+    async def _write(
+        self,
+        fn: Callable[[qe.EdgeShard], T],
+        *,
+        flush: bool = True,
+        change: tuple[int, int] = (0, 0),
+        needs: int = 0,
+    ) -> T:
+        """One serialised, flushed write. ``change``: by how much it may lower and raise the point count
+        (recorded before it runs, so a process killed mid-write leaves a count the record admits);
+        ``needs``: the disk space it may take, checked before it runs."""
         async with self._write_lock:
 
             def step(shard: qe.EdgeShard) -> T:
+                require_free(self.directory, needs, "write to the index")
+                if change != (0, 0) and self._expected is not None:
+                    lo, hi = self._expected.points_min + change[0], self._expected.points_max + change[1]
+                    self._record(Expected(max(0, lo), hi))
                 result = fn(shard)
                 if flush:
                     shard.flush()
+                self._record(Expected.exactly(shard.count(qe.CountRequest(exact=True))))
                 return result
 
             return await self._read(step)
+
+    def _record(self, expected: Expected) -> None:
+        if expected != self._expected:
+            write_expected(self.directory, expected)
+            self._expected = expected
 
     def _guarded(self, fn: Callable[[qe.EdgeShard], T], shard: qe.EdgeShard) -> T:
         try:
@@ -93,6 +106,8 @@ class EdgeShardAccess:
         except StoreError:
             raise
         except Exception as exc:  # the engine raises plain Exception / TypeError / ValueError
+            if is_disk_full(exc):
+                raise disk_full(self.directory, "write to it") from exc
             raise StoreError(f"embedded index {self.directory}: {exc}") from exc
 
     # -- writes
@@ -101,14 +116,20 @@ class EdgeShardAccess:
         if not points:
             return
         edge_points = [pts.point_in(p) for p in points]
-        await self._write(lambda s: s.update(qe.UpdateOperation.upsert_points(edge_points)))
+        await self._write(
+            lambda s: s.update(qe.UpdateOperation.upsert_points(edge_points)),
+            change=(0, len(edge_points)),
+            needs=len(edge_points) * BYTES_PER_POINT,
+        )
         self._dirty = True
 
     async def update_vectors(self, points: list[models.PointVectors]) -> None:
         if not points:
             return
         edge_points = [pts.point_vectors_in(p) for p in points]
-        await self._write(lambda s: s.update(qe.UpdateOperation.update_vectors(edge_points)))
+        await self._write(
+            lambda s: s.update(qe.UpdateOperation.update_vectors(edge_points)), needs=len(edge_points) * BYTES_PER_POINT
+        )
         self._dirty = True
 
     async def delete_vectors(self, ids: list[str], names: list[str]) -> None:
@@ -130,13 +151,13 @@ class EdgeShardAccess:
             for pid, payload in items:
                 shard.update(qe.UpdateOperation.overwrite_payload([pid], payload))
 
-        await self._write(run)
+        await self._write(run, needs=len(items) * BYTES_PER_POINT)
 
     async def delete(self, ids: list[str]) -> None:
         if not ids:
             return
         point_ids = [pts.id_in(i) for i in ids]
-        await self._write(lambda s: s.update(qe.UpdateOperation.delete_points(point_ids)))
+        await self._write(lambda s: s.update(qe.UpdateOperation.delete_points(point_ids)), change=(-len(point_ids), 0))
         self._dirty = True
 
     # -- reads
@@ -236,7 +257,7 @@ class EdgeShardAccess:
             return total, present
 
         total, present = await self._read(run)
-        disk = await anyio.to_thread.run_sync(_disk_bytes, self.directory)
+        disk = await anyio.to_thread.run_sync(disk_bytes, self.directory)
         return StoreInfo(
             points=total,
             vectors_present=present,
