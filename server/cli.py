@@ -153,6 +153,17 @@ async def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check(args: argparse.Namespace) -> int:
+    from index.storage.check import check_index  # check only: reads the index without the models
+
+    report = await check_index(_storage(args))
+    for line in report.lines():
+        print(line)
+    verdict = "ok" if report.ok else f"{len(report.lines())} problem line(s)"
+    print(f"checked {report.points_read} entries: {verdict}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 async def _search(args: argparse.Namespace) -> int:
     runtime = await _runtime(args, create=False)
     try:
@@ -222,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="Print index statistics.")
     data_dir(p)
 
+    p = sub.add_parser("check", help="Read every entry of the index; print one line per problem (exit 1 if any).")
+    data_dir(p)
+
     p = sub.add_parser("search", help="Search from the command line (same engine as the tools).")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=10)
@@ -261,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(settings_markdown())
         return 0
-    handler = {"index": _index, "stats": _stats, "search": _search, "enrich": _enrich}[args.command]
+    handler = {"index": _index, "stats": _stats, "check": _check, "search": _search, "enrich": _enrich}[args.command]
     try:
         return anyio.run(handler, args)
     except Exception as exc:  # a clear one-line error, the traceback only at DEBUG
