@@ -80,7 +80,8 @@ def required_scope(message: Any) -> str | None:
         params = message.get("params")
         if not isinstance(params, dict):
             params = {}
-        return ADMIN_SCOPE if params.get("name") in ADMIN_TOOLS else READ_SCOPE
+        name = params.get("name")  # any JSON value: a list here must not raise (unhashable)
+        return ADMIN_SCOPE if isinstance(name, str) and name in ADMIN_TOOLS else READ_SCOPE
     return READ_SCOPE if method in READ_METHODS else None
 
 

@@ -86,15 +86,21 @@ async def _index(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     gc.disable()  # no cyclic GC while imports build what lives as long as the process: ~0.15 s CPU before initialize
     # serve only: mcp, qdrant-client, the tools (~2 s) that other commands never need
+    from pydantic import ValidationError
+
     from index.runtime import open_runtime
     from server.app import build_server
-    from server.settings import ServerSettings
+    from server.settings import ServerSettings, TokensFileError, settings_error
     from server.state import AppState
     from server.transports import UnsafeBindError, serve
 
     overrides = {k: v for k, v in {"transport": args.transport, "host": args.host, "port": args.port}.items() if v}
-    settings = ServerSettings(**overrides)
-    storage = _storage(args)
+    try:
+        settings = ServerSettings(**overrides)
+        storage = _storage(args)
+    except ValidationError as exc:
+        print(f"error: {settings_error(exc)}", file=sys.stderr)
+        return 2
 
     async def loader():
         return await open_runtime(storage=storage)
@@ -105,6 +111,7 @@ def _serve(args: argparse.Namespace) -> int:
         admin_tokens=settings.admin_token_values(),
         index_on_start=list(settings.index_on_start),
         max_concurrent_expensive=settings.max_concurrent_expensive,
+        retry_max_seconds=settings.index_retry_max_seconds,
     )
     enrichment = None
     if settings.enrichment_enabled:
@@ -116,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
     gc.enable()
     try:
         serve(server, state, settings)
-    except UnsafeBindError as exc:
+    except (UnsafeBindError, TokensFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,8 +9,8 @@ session-ownership check and the tools (server.auth.caller) see the same identity
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import time
 from collections import defaultdict, deque
 from typing import Any
@@ -18,20 +18,34 @@ from typing import Any
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth import READ_SCOPE, StaticTokens, TokenRejected, bearer_token, required_scope
+from server.auth import READ_METHODS, READ_SCOPE, StaticTokens, TokenRejected, bearer_token, required_scope
+from server.http_limits import (
+    RATE_LIMITED,
+    BodyRefused,
+    declared_length,
+    jsonrpc_error,
+    parse_messages,
+    read_body,
+    replay,
+    request_id,
+    too_large,
+)
 from server.oauth import JwtVerifier, KeysUnavailable, metadata_routes, metadata_url
+from server.sessions import SessionCap
 from server.settings import ServerSettings
 from server.state import AppState
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/health", "/.well-known/oauth-protected-resource")
+#: What ANIME_MCP_RATE_LIMIT_PER_MINUTE counts (its description says so).
+COUNTED_METHODS = frozenset({"tools/call", *READ_METHODS})
 
 
 class Authenticator:
@@ -81,20 +95,27 @@ class RateLimiter:
         self.per_minute = per_minute
         self.hits: dict[str, deque[float]] = defaultdict(deque)
 
-    def limited(self, key: str) -> bool:
-        if self.per_minute <= 0:
-            return False
+    def retry_after(self, key: str, cost: int = 1, *, record: bool = True) -> int | None:
+        """Seconds until ``cost`` more fit in ``key``'s window, or None when they fit now (and are counted)."""
+        if self.per_minute <= 0 or cost <= 0:
+            return None
         now = time.monotonic()
         window = self.hits[key]
         while window and now - window[0] > 60:
             window.popleft()
-        if len(window) >= self.per_minute:
-            return True
-        window.append(now)
+        if len(window) + cost > self.per_minute:
+            if cost > self.per_minute or not window:
+                return 60
+            return max(1, math.ceil(60 - (now - window[len(window) + cost - self.per_minute - 1])))
+        if record:
+            window.extend([now] * cost)
         if len(self.hits) > 10_000:  # forget idle clients so random keys cannot grow memory without bound
             for stale in [k for k, w in self.hits.items() if not w or now - w[-1] > 60]:
                 del self.hits[stale]
-        return False
+        return None
+
+    def limited(self, key: str) -> bool:
+        return self.retry_after(key) is not None
 
 
 def client_key(scope: Scope, caller: AccessToken | None) -> str:
@@ -107,99 +128,63 @@ def client_key(scope: Scope, caller: AccessToken | None) -> str:
     return "ip:" + (client[0] if client else "?")
 
 
-async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
-    """Read the request body (None past ``limit``) and keep the messages to hand on unchanged."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return None, messages
-        size += len(message.get("body", b""))
-        if size > limit:
-            return None, messages
-        if not message.get("more_body", False):
-            return b"".join(m.get("body", b"") for m in messages), messages
+def counted_messages(messages: list[Any] | None) -> int:
+    """How many messages the rate limit counts: tool calls and the reads of resources, prompts, completions."""
+    return sum(1 for m in messages or [] if isinstance(m, dict) and m.get("method") in COUNTED_METHODS)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replayed
-
-
-def needed_scopes(body: bytes | None) -> list[str]:
-    """Scopes a JSON-RPC body needs; a body too large or not JSON needs anime:read (the SDK refuses it anyway)."""
-    try:
-        parsed: Any = json.loads(body) if body is not None else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
+def needed_scopes(messages: list[Any] | None) -> list[str]:
+    """Scopes JSON-RPC messages need; a body that is not JSON needs anime:read (the SDK refuses it anyway)."""
+    if messages is None:
         return [READ_SCOPE]
-    messages = parsed if isinstance(parsed, list) else [parsed]
     return sorted({s for s in map(required_scope, messages) if s})
 
 
 class SecurityMiddleware:
-    """Authentication, scopes and rate limiting for every HTTP request except /health and the metadata."""
+    """Every HTTP request except /health and the metadata: body limits, authentication (refusals
+    rate limited per address), scopes, the rate limit and the per-client session cap."""
 
-    def __init__(self, app: ASGIApp, settings: ServerSettings):
+    def __init__(self, app: ASGIApp, settings: ServerSettings, sessions: SessionCap | None = None):
         self.app = app
         self.auth = Authenticator(settings)
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.per_minute = settings.rate_limit_per_minute
+        self.failures = RateLimiter(settings.auth_failures_per_minute)
+        self.settings = settings
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(OPEN_PATHS):
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        token = bearer_token(request.headers)
-        caller: AccessToken | None = None
-        if token is not None:
+        limit = self.settings.max_request_bytes
+        if (declared_length(scope) or 0) > limit:  # before reading a byte of it
+            await too_large(limit)(scope, receive, send)
+            return
+        refusal, caller = await self._authenticate(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        key = client_key(scope, caller)
+        if scope.get("method") == "POST":
             try:
-                caller = await self.auth.verify(token)
-            except TokenRejected as exc:
-                if self.auth.required:
-                    await self.auth.challenge(401, "invalid_token", str(exc))(scope, receive, send)
-                    return
-            except KeysUnavailable as exc:
-                await JSONResponse(
-                    {"error": "temporarily_unavailable", "error_description": str(exc)},
-                    status_code=503,
-                    headers={"Retry-After": "10"},
-                )(scope, receive, send)
+                body, read = await read_body(receive, limit, self.settings.body_timeout)
+            except BodyRefused as refused:
+                await refused.response(scope, receive, send)
                 return
-        if caller is None and self.auth.required:
-            await self.auth.challenge(401, None, "Send 'Authorization: Bearer <token>'.")(scope, receive, send)
-            return
-        if request.method == "POST" and self.limiter.limited(client_key(scope, caller)):
-            response = JSONResponse(
-                {"error": "rate_limited", "detail": f"More than {self.per_minute} requests a minute; slow down."},
-                status_code=429,
-                headers={"Retry-After": "10"},
-            )
-            await response(scope, receive, send)
-            return
+            receive = replay(read, receive)
+            messages = parse_messages(body)
+            refusal = self._over_rate(key, messages) or self._missing_scope(caller, messages)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        if self.sessions is not None and self.sessions.opens_session(scope):
+            if self.sessions.full(key):
+                await self._too_many_sessions()(scope, receive, send)
+                return
+            send = self.sessions.recording(key, send)
         if caller is not None:
             scope["user"] = AuthenticatedUser(caller)
             scope["auth"] = AuthCredentials(caller.scopes)
-            if request.method == "POST" and self.auth.required:
-                body, messages = await _buffer_body(receive, DEFAULT_MAX_REQUEST_BODY_SIZE)
-                receive = _replay(messages, receive)
-                missing = [s for s in needed_scopes(body) if s not in caller.scopes]
-                if missing:
-                    await self.auth.challenge(
-                        403,
-                        "insufficient_scope",
-                        f"this request needs the {missing[0]} scope",
-                        scope=" ".join(dict.fromkeys([READ_SCOPE, *missing])),
-                    )(scope, receive, send)
-                    return
         reset = auth_context_var.set(scope["user"]) if caller is not None else None
         try:
             await self.app(scope, receive, send)
@@ -207,10 +192,78 @@ class SecurityMiddleware:
             if reset is not None:
                 auth_context_var.reset(reset)
 
+    async def _authenticate(self, scope: Scope) -> tuple[Response | None, AccessToken | None]:
+        """(a refusal, None) or (None, the verified caller or None when anonymous callers are let in).
+        An address with too many refusals this minute gets 429 before its token is even tried."""
+        token = bearer_token(Headers(scope=scope))
+        if token is None and not self.auth.required:
+            return None, None
+        address = client_key(scope, None)
+        wait = self.failures.retry_after(address, record=False)
+        if wait is not None:
+            return self._rate_limited(wait, "refused credentials", self.failures.per_minute, None), None
+        if token is not None:
+            try:
+                return None, await self.auth.verify(token)
+            except TokenRejected as exc:
+                if self.auth.required:
+                    self.failures.retry_after(address)
+                    return self.auth.challenge(401, "invalid_token", str(exc)), None
+                return None, None
+            except KeysUnavailable as exc:
+                return jsonrpc_error(503, -32000, str(exc), headers={"Retry-After": "10"}), None
+        self.failures.retry_after(address)
+        return self.auth.challenge(401, None, "Send 'Authorization: Bearer <token>'."), None
 
-def secure_app(app: Starlette, state: AppState, settings: ServerSettings) -> ASGIApp:
+    def _over_rate(self, key: str, messages: list[Any] | None) -> Response | None:
+        wait = self.limiter.retry_after(key, counted_messages(messages))
+        if wait is None:
+            return None
+        return self._rate_limited(wait, "tool calls and reads", self.limiter.per_minute, request_id(messages))
+
+    def _rate_limited(self, wait: int, what: str, per_minute: int, rid: Any) -> Response:
+        failures = what == "refused credentials"
+        setting = "ANIME_MCP_AUTH_FAILURES_PER_MINUTE" if failures else "ANIME_MCP_RATE_LIMIT_PER_MINUTE"
+        return jsonrpc_error(
+            429,
+            RATE_LIMITED,
+            f"Rate limited: more than {per_minute} {what} a minute from this client ({setting}); retry in {wait} s.",
+            request_id=rid,
+            headers={"Retry-After": str(wait)},
+            data={"retry_after_seconds": wait},
+        )
+
+    def _missing_scope(self, caller: AccessToken | None, messages: list[Any] | None) -> Response | None:
+        if caller is None or not self.auth.required:
+            return None
+        missing = [s for s in needed_scopes(messages) if s not in caller.scopes]
+        if not missing:
+            return None
+        return self.auth.challenge(
+            403,
+            "insufficient_scope",
+            f"this request needs the {missing[0]} scope",
+            scope=" ".join(dict.fromkeys([READ_SCOPE, *missing])),
+        )
+
+    def _too_many_sessions(self) -> Response:
+        cap, idle = self.settings.max_sessions_per_client, self.settings.session_idle_timeout
+        return jsonrpc_error(
+            429,
+            RATE_LIMITED,
+            f"This client already has {cap} open sessions (ANIME_MCP_MAX_SESSIONS_PER_CLIENT); reuse one, end one "
+            f"with DELETE and its mcp-session-id, or wait: idle sessions close after {idle:g} s.",
+            headers={"Retry-After": "60"},
+        )
+
+
+def secure_app(
+    app: Starlette, state: AppState, settings: ServerSettings, sessions: SessionCap | None = None
+) -> ASGIApp:
     async def health(_: Request) -> JSONResponse:
-        body: dict = {"status": "ok" if state.is_ready else ("error" if state.error else "loading")}
+        body: dict = {"status": state.status}
+        if state.waiting_for:
+            body["detail"] = state.waiting_for
         if state.runtime is not None:
             try:
                 body["entries"] = await state.runtime.store.count()
@@ -226,4 +279,4 @@ def secure_app(app: Starlette, state: AppState, settings: ServerSettings) -> ASG
     app.add_route("/health", health, methods=["GET"])
     if settings.oauth_enabled:
         app.router.routes.extend(metadata_routes(settings))
-    return SecurityMiddleware(app, settings)
+    return SecurityMiddleware(app, settings, sessions)

@@ -18,10 +18,13 @@ import anyio
 
 from index.errors import without_paths
 from index.runtime import IndexRuntime, NotReadyError
+from index.storage.base import IndexInUseError
 from server.auth import is_admin
 from server.limits import ExpensiveCalls
 
 log = logging.getLogger(__name__)
+#: Seconds one tool call waits for an index another process holds before it is told to retry.
+LOCK_WAIT_PER_CALL = 5.0
 
 
 @dataclass
@@ -36,8 +39,11 @@ class AppState:
     index_on_start: list[Path] = field(default_factory=list)  # ServerSettings.index_on_start
     index_report: dict[str, Any] | None = None  # how indexing them went (shown by /health)
     max_concurrent_expensive: int = 4  # ServerSettings.max_concurrent_expensive (the CLI passes the setting)
+    retry_max_seconds: float = 30.0  # ServerSettings.index_retry_max_seconds: longest wait between tries
     runtime: IndexRuntime | None = None
     error: str | None = None
+    #: Why the server is not ready yet while it waits for something it expects to get (shown by /health).
+    waiting_for: str | None = None
     _loaded: anyio.Event | None = None
     _loading: bool = False
     _expensive: ExpensiveCalls = field(init=False)
@@ -61,7 +67,7 @@ class AppState:
         self._loading = True
         event = self._event()
         try:
-            runtime = await self.loader()
+            runtime = await self._open_when_free()
             if self.index_on_start:
                 await self._index_files(runtime)
             self.runtime = runtime
@@ -74,15 +80,51 @@ class AppState:
             if self.runtime is not None or self.error is not None:
                 event.set()
 
+    async def _open_when_free(self) -> IndexRuntime:
+        """The loader's runtime; while another process holds the index (a server still closing, an
+        indexing run), try again with backoff rather than failing for good."""
+        delay = min(0.25, self.retry_max_seconds)
+        while True:
+            try:
+                runtime = await self.loader()
+            except IndexInUseError as exc:
+                self.waiting_for = (
+                    "the index is in use by another process (a server still closing or an indexing run); "
+                    f"trying again in {delay:g} s"
+                )
+                log.warning("%s; trying again in %g s", exc, delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_seconds)
+                continue
+            self.waiting_for = None
+            return runtime
+
+    @property
+    def status(self) -> str:
+        """ "ok", "starting" (models loading, or waiting for the index) or "error" (what /health says)."""
+        if self.runtime is not None:
+            return "ok"
+        return "error" if self.error else "starting"
+
     async def ready(self) -> IndexRuntime:
         event = self._event()
-        if not event.is_set():
-            with anyio.move_on_after(self.ready_timeout):
+        waited = 0.0
+        while not event.is_set() and waited < self.ready_timeout:
+            if self.waiting_for and waited >= LOCK_WAIT_PER_CALL:
+                break  # the other process may hold the index for long: say so rather than hang the call
+            step = min(1.0, self.ready_timeout - waited)
+            with anyio.move_on_after(step):
                 await event.wait()
+            waited += step
         if self.runtime is not None:
             return self.runtime
         if self.error:
             raise NotReadyError(f"The anime index could not be loaded: {without_paths(self.error)}")
+        if self.waiting_for:
+            raise NotReadyError(
+                "The server is starting: the anime index is in use by another process (a server still closing "
+                "or an indexing run); it is retried and served once free. Try again shortly."
+            )
         raise NotReadyError(f"The models are still loading after {self.ready_timeout:.0f}s; try again shortly.")
 
     async def _index_files(self, runtime: IndexRuntime) -> None:

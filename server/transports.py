@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import logging
+from typing import Any
 
 import anyio
 import uvicorn
@@ -49,14 +50,23 @@ def http_app(server: MCPServer, state: AppState, settings: ServerSettings) -> AS
     """The Starlette app for sse or http, wrapped with authentication, limits and /health."""
     # HTTP only: server.security brings server.oauth (PyJWT, cryptography: ~30 ms) that stdio never needs
     from server.security import secure_app
+    from server.sessions import SessionCap
 
     check_auth(settings)
     security = transport_security(settings)
     if settings.transport == "sse":
-        app = server.sse_app(transport_security=security, host=settings.host)
-    else:
-        app = server.streamable_http_app(transport_security=security, host=settings.host)
-    return secure_app(app, state, settings)
+        return secure_app(server.sse_app(transport_security=security, host=settings.host), state, settings)
+    app = server.streamable_http_app(
+        transport_security=security,
+        host=settings.host,
+        max_request_body_size=settings.max_request_bytes,
+        session_idle_timeout=settings.session_idle_timeout,
+        max_sessions=settings.max_sessions,
+    )
+    # The SDK's manager keeps the live sessions (ended ones leave its table: DELETE, idle timeout, crash).
+    table: dict[str, Any] = getattr(server.session_manager, "_server_instances", {})
+    sessions = SessionCap(settings.max_sessions_per_client, table.__contains__)
+    return secure_app(app, state, settings, sessions)
 
 
 def check_bind(settings: ServerSettings) -> None:
@@ -93,14 +103,7 @@ def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
         return
     check_bind(settings)
     app = http_app(server, state, settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    config = uvicorn_config(app, settings)
     log.info(
         "serving %s on http://%s:%s%s",
         settings.transport,
@@ -109,6 +112,23 @@ def serve(server: MCPServer, state: AppState, settings: ServerSettings) -> None:
         "/sse" if settings.transport == "sse" else "/mcp",
     )
     anyio.run(uvicorn.Server(config).serve, backend_options=_loop_options())
+
+
+def uvicorn_config(app: ASGIApp, settings: ServerSettings) -> uvicorn.Config:
+    """uvicorn with the server's limits: header bytes and deadline (server.http_limits), keep-alive."""
+    from server.http_limits import guarded_protocol  # HTTP only: uvicorn's httptools protocol
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
+        h11_max_incomplete_event_size=settings.max_header_bytes,  # used only if h11 is chosen instead
+    )
 
 
 def _loop_options() -> dict[str, bool]:

@@ -89,7 +89,7 @@ async def test_tokens_required_and_health_open(edge_runtime):
         basic = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Basic {TOKEN}"})
         assert basic.status_code == 401
         health = await client.get("/health")
-        assert health.status_code in (200, 503) and health.json()["status"] in ("ok", "loading")
+        assert health.status_code in (200, 503) and health.json()["status"] in ("ok", "starting")
         h = await session(client, {"authorization": f"Bearer {TOKEN}"})
         reply = await call_tool(client, h, "search_anime", {"query": "pirates looking for treasure", "limit": 3})
         assert reply["result"]["structuredContent"]["results"]
@@ -126,9 +126,17 @@ async def test_no_cors_headers_by_default(edge_runtime):
         assert "access-control-allow-origin" not in r.headers
 
 
+def get_call(id_: int) -> dict:
+    return {"jsonrpc": "2.0", "id": id_, "method": "tools/call", "params": {"name": "get_anime", "arguments": {}}}
+
+
+async def call_codes(client, headers: dict, n: int) -> list[int]:
+    return [(await client.post("/mcp", json=get_call(i), headers=headers)).status_code for i in range(n)]
+
+
 async def test_rate_limit_429_after_n(edge_runtime):
     async with served(edge_runtime, rate_limit_per_minute=5) as client:
-        codes = [(await client.post("/mcp", json=INIT, headers=MCP_HEADERS)).status_code for _ in range(8)]
+        codes = await call_codes(client, await session(client, {}), 8)
         assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3
         assert (await client.get("/health")).status_code in (200, 503)  # /health is never limited
 
@@ -199,13 +207,14 @@ async def test_random_bearer_values_share_the_address_limit():
     import secrets
 
     async with served(None, loader=_no_index, rate_limit_per_minute=10) as client:
+        headers = await session(client, {})
         codes = [
             (
                 await client.post(
-                    "/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {secrets.token_hex(16)}"}
+                    "/mcp", json=get_call(i), headers={**headers, "authorization": f"Bearer {secrets.token_hex(16)}"}
                 )
             ).status_code
-            for _ in range(15)
+            for i in range(15)
         ]
     assert codes[:10] == [200] * 10 and codes[10:] == [429] * 5
 
@@ -215,18 +224,8 @@ async def test_tokens_sharing_a_prefix_have_their_own_allowance():
     async with served(
         None, loader=_no_index, rate_limit_per_minute=3, auth_tokens=[SecretStr(first), SecretStr(second)]
     ) as client:
-        a = [
-            (
-                await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {first}"})
-            ).status_code
-            for _ in range(4)
-        ]
-        b = [
-            (
-                await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, "authorization": f"Bearer {second}"})
-            ).status_code
-            for _ in range(3)
-        ]
+        a = await call_codes(client, await session(client, {"authorization": f"Bearer {first}"}), 4)
+        b = await call_codes(client, await session(client, {"authorization": f"Bearer {second}"}), 3)
     assert a == [200, 200, 200, 429] and b == [200, 200, 200]
 
 
