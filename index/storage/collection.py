@@ -238,6 +238,11 @@ def _normalised(record: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"collection meta must be JSON-serialisable: {exc}") from exc
 
 
+#: Keys added to the meta record after indexes were built without them, with the value those indexes had: every
+#: text vector was computed by sentence-transformers before the engine was recorded.
+META_LEGACY_DEFAULTS: dict[str, Any] = {"text_engine": "sentence-transformers"}
+
+
 def check_meta(stored: dict[str, Any] | None, expected: dict[str, Any], where: str) -> None:
     """Raise IncompatibleCollectionError when the stored record differs from the settings."""
     if stored is None:
@@ -246,7 +251,7 @@ def check_meta(stored: dict[str, Any] | None, expected: dict[str, Any], where: s
             "to match the configured models. Re-index with `anime-mcp index --recreate`, or point "
             "ANIME_MCP_COLLECTION_NAME at another collection."
         )
-    stored = _normalised(stored)
+    stored = _normalised({**{k: v for k, v in META_LEGACY_DEFAULTS.items() if k in expected}, **stored})
     diffs = [
         f"{key}: index has {stored.get(key)!r}, settings give {expected.get(key)!r}"
         for key in sorted(set(stored) | set(expected))
