@@ -40,6 +40,7 @@ from index.runtime import IndexRuntime, open_runtime
 from index.search.engine import SearchEngine
 from index.search.filters import SearchFilters
 from index.search.inputs import SearchInputError
+from index.search.resolve import AnimeNotFoundError
 from index.search.tuning import SearchSettings
 from index.settings import StorageSettings
 
@@ -162,12 +163,53 @@ async def run_config(
     return {"ranked": ranked, "titles": titles, "seconds": seconds, "errors": errors}
 
 
+SEARCH_TOP1 = "search top 1"
+
+
+async def run_resolver(engine: SearchEngine, queries: list[dict[str, Any]], search: bool = False) -> dict[str, Any]:
+    """Family (j): each name through the resolver get_anime, find_similar_anime and recommend_anime use (the
+    entry it picks, then the alternatives it names), or with ``search`` search_anime's top hit for the name."""
+    ranked: list[list[str]] = []
+    titles: dict[str, str] = {}
+    seconds: list[float] = []
+    errors: list[str] = []
+    for q in queries:
+        t0 = time.perf_counter()
+        ids: list[str] = []
+        try:
+            if search:
+                hits = (await engine.search_text(q["query"], limit=1)).results
+                ids, titles = [h.id for h in hits], {**titles, **{h.id: h.title for h in hits}}
+            else:
+                found = await engine.resolver.lookup(q["query"])
+                ids = [found.anime_id, *(str(p.get("anime_id")) for p in found.also)]
+                titles[found.anime_id] = found.title
+                titles.update({str(p.get("anime_id")): str(p.get("title")) for p in found.also})
+        except (AnimeNotFoundError, SearchInputError) as exc:
+            errors.append(f"{'search' if search else 'resolver'}: {q['query']!r}: {str(exc)[:160]}")
+        seconds.append(time.perf_counter() - t0)
+        ranked.append(ids)
+    return {"ranked": ranked, "titles": titles, "seconds": seconds, "errors": errors}
+
+
+def score_resolved(ranked: list[list[str]], queries: list[dict[str, Any]]) -> dict[str, float]:
+    """resolved@1: the entry picked is relevant; named@4: a relevant entry is picked or named among the others."""
+    n = max(len(queries), 1)
+    r1 = sum(bool(ids[:1]) and ids[0] in q["relevant"] for ids, q in zip(ranked, queries, strict=True))
+    r4 = sum(bool(set(ids[:4]) & set(q["relevant"])) for ids, q in zip(ranked, queries, strict=True))
+    return {"resolved@1": r1 / n, "named@4": r4 / n, "mrr": score_known(ranked, queries)["mrr"], "n": len(queries)}
+
+
 def by_family(qs: QuerySet, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for fam in sorted({q["family"] for q in qs.queries}):
         idx = [i for i, q in enumerate(qs.queries) if q["family"] == fam]
         ranked, qq = [run["ranked"][i] for i in idx], [qs.queries[i] for i in idx]
-        m = score_intent(ranked, qq, qs.entries) if FAMILIES[fam].kind == "intent" else score_known(ranked, qq)
+        kind = FAMILIES[fam].kind
+        if kind == "intent":
+            m = score_intent(ranked, qq, qs.entries)
+        else:
+            m = score_resolved(ranked, qq) if kind == "resolve" else score_known(ranked, qq)
         m["p50_ms"] = 1000 * statistics.median(run["seconds"][i] for i in idx)
         out[fam] = m
     return out
@@ -202,7 +244,8 @@ def worst_queries(qs: QuerySet, run: dict[str, Any], per_family: int = 4) -> dic
 async def bench_corpus(rt: IndexRuntime, corpus: str, skip: set[str]) -> dict[str, Any]:
     """All of a corpus's families under the product and each baseline."""
     sets = [load_query_set(ROOT / f, family=fam) for f, fam in QUERY_FILES[corpus]]
-    queries = [q for s in sets for q in s.queries if q["family"] not in skip]
+    named = {k for k, f in FAMILIES.items() if f.kind == "resolve"}  # scored through the resolver, not search
+    queries = [q for s in sets for q in s.queries if q["family"] not in skip | named]
     qs = QuerySet(corpus, corpus, sets[-1].datasets, queries, sets[-1].entries)
     configs = {PRODUCT: {}, **BASELINES}
     runs = {name: await run_config(rt.engine, name, ov, queries, qs.entries) for name, ov in configs.items()}
@@ -210,19 +253,31 @@ async def bench_corpus(rt: IndexRuntime, corpus: str, skip: set[str]) -> dict[st
         fam: {name: by_family(qs, runs[name])[fam] for name in configs}
         for fam in sorted({q["family"] for q in queries})
     }
+    jq = [q for s in sets for q in s.queries if q["family"] in named]
+    if jq:
+        jqs = QuerySet(corpus, corpus, sets[-1].datasets, jq, sets[-1].entries)
+        jruns = {PRODUCT: await run_resolver(rt.engine, jq), SEARCH_TOP1: await run_resolver(rt.engine, jq, True)}
+        for fam in sorted({q["family"] for q in jq}):
+            families[fam] = {name: by_family(jqs, run)[fam] for name, run in jruns.items()}
+        named_worst = worst_queries(jqs, jruns[PRODUCT])
+        runs[PRODUCT]["errors"] += jruns[PRODUCT]["errors"]
     top5 = {
         q: [runs[PRODUCT]["titles"].get(x, x) for x in runs[PRODUCT]["ranked"][i][:5]]
         for i, q in enumerate(x["query"] for x in queries)
         if q in USER_QUERIES and queries[i]["family"] != "a"
     }
+    ranked = {f"({q['family']}) {q['query']}": runs[PRODUCT]["ranked"][i][:10] for i, q in enumerate(queries)}
+    if jq:
+        ranked.update({f"({q['family']}) {q['query']}": jruns[PRODUCT]["ranked"][i] for i, q in enumerate(jq)})
     return {
         "families": families,
-        "worst": worst_queries(qs, runs[PRODUCT]),
+        "worst": {**worst_queries(qs, runs[PRODUCT]), **(named_worst if jq else {})},
         "user_queries_top5": top5,
         "p50_ms": {fam: families[fam][PRODUCT]["p50_ms"] for fam in families},
         "errors": [e for r in runs.values() for e in r["errors"]],
-        # the product's top 10 per query (the baselines' would make the file five times larger)
-        "ranked": {f"({q['family']}) {q['query']}": runs[PRODUCT]["ranked"][i][:10] for i, q in enumerate(queries)},
+        # the product's top 10 per query (the baselines' would make the file five times larger); for a name, the
+        # entry the resolver picked and the alternatives it named
+        "ranked": ranked,
     }
 
 

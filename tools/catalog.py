@@ -49,9 +49,11 @@ def register(server: MCPServer) -> None:
         """Everything the database knows about one anime: titles, synopsis, genres, staff, characters,
         episodes, statistics, images and source links. Exact id, exact title, or a close title."""
         rt = await runtime(ctx)
-        entry = await rt.engine.get_entry(anime)
+        found = await rt.engine.find_anime(anime)  # the note says which entry a name was read as, and the others
+        entry = found.entry
+        text = f"{found.note}\n{render_entry(entry)}" if found.note else render_entry(entry)
         return CallToolResult(
-            content=[{"type": "text", "text": render_entry(entry)}],
+            content=[{"type": "text", "text": text}],
             structured_content=entry.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
 

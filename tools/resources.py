@@ -15,6 +15,19 @@ from index.vectors import ASPECT_VECTOR, PRIORITY
 from tools.runtime_access import ServerContext, server_context
 
 
+async def _read_name(ctx: Context, anime: str) -> tuple[str, str]:
+    """A prompt's anime argument read as the tools read it: (the id to pass on, a line saying how the name was read
+    or that nothing is titled so). Before the index is ready the name is passed on as given."""
+    try:
+        runtime = await server_context(ctx).ready()
+        found = await runtime.engine.find_anime(anime)
+    except AnimeNotFoundError as exc:
+        return anime, f"Note: {exc} Ask the user which one they mean.\n"
+    except NotReadyError:
+        return anime, ""
+    return found.entry.id, (f"({found.note})\n" if found.note else "")
+
+
 def register(server: MCPServer, state: ServerContext) -> None:
     """Resources and prompts. ``state`` serves only the static schema resource: the SDK injects no Context into a
     resource without URI variables, so that one reads the server's state it was registered with."""
@@ -60,11 +73,12 @@ def register(server: MCPServer, state: ServerContext) -> None:
         return json.dumps(doc, indent=1)
 
     @server.prompt(title="Like X but Y", icons=icons)
-    def like_x_but_y(anime: str, difference: str) -> str:
+    async def like_x_but_y(anime: str, difference: str, ctx: Context) -> str:
         """Find anime similar to one title but different in one way (e.g. 'Cowboy Bebop', 'more comedic')."""
+        ref, read = await _read_name(ctx, anime)
         return (
-            f"The user wants anime like {anime!r}, but {difference}.\n"
-            f"1. Call get_anime with {anime!r} to learn its genres, themes and staff.\n"
+            f"The user wants anime like {anime!r}, but {difference}.\n{read}"
+            f"1. Call get_anime with {ref!r} to learn its genres, themes and staff.\n"
             "2. Call find_similar_anime with that id (aspect 'overall', diversify=true) for candidates.\n"
             f"3. Call search_anime with a description that combines what they liked with {difference!r}, "
             "adding filters (genres, exclude_genres, year range, types) where the difference is exact.\n"

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from index.search.resolve import resolved_line
 from index.search.results import SearchPage
 from index.vectors import Aspect
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
@@ -37,6 +38,12 @@ SimilarAspect = Literal[
 ]
 if get_args(SimilarAspect) != ("overall", *(a.value for a in Aspect)):
     raise ImportError("SimilarAspect must list 'overall' then every index.vectors.Aspect value, in order")
+
+
+def _header(page: SearchPage, method: str | None = None) -> str | None:
+    """How each named anime was read ("'Evangelion' read as ...; also: ..."), then the method, one per line."""
+    lines = [resolved_line(r) for r in page.resolved or []]
+    return "\n".join(x for x in [*lines, method] if x) or None
 
 
 def register(server: MCPServer) -> None:
@@ -77,7 +84,7 @@ def register(server: MCPServer) -> None:
             diversify=diversify,
             include_same_franchise=include_same_franchise,
         )
-        return structured(page, render_hits(page.results, offset, page.hint, header=page.method))
+        return structured(page, render_hits(page.results, offset, page.hint, header=_header(page, page.method)))
 
     @server.tool(title="Recommend anime", annotations=READ_ONLY)
     @tool_errors
@@ -108,4 +115,4 @@ def register(server: MCPServer) -> None:
             diversify=diversify,
             include_same_franchise=include_same_franchise,
         )
-        return structured(page, render_hits(page.results, offset, page.hint))
+        return structured(page, render_hits(page.results, offset, page.hint, header=_header(page)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, get_args
 
+from pydantic import BaseModel, Field
 from qdrant_client import models
 
 from index.payload_fields import ENTRY_KEY
@@ -18,7 +19,7 @@ from index.search.inputs import SearchInputError, check_page
 from index.search.pages import WIDEN
 from index.search.parts import EngineParts
 from index.search.resolve import AnimeResolver
-from index.search.results import HIT_PAYLOAD, AnimeHit, BrowsePage, DatabaseStats, FacetValue
+from index.search.results import HIT_PAYLOAD, AnimeHit, BrowsePage, DatabaseStats, FacetValue, ResolvedName
 
 # The order names, written out for the type checker and the tool schema (in this order); SORT_KEYS maps each to its
 # payload key and must name exactly these (checked below, at import).
@@ -79,10 +80,20 @@ async def browse(
     return BrowsePage(results=hits, offset=offset, limit=limit, total=total, sort_by=sort_by, facets=counts, hint=hint)
 
 
-async def get_entry(resolver: AnimeResolver, anime: str) -> AnimeEntry:
-    """See SearchEngine.get_entry."""
-    record = await resolver.resolve(anime)
-    return AnimeEntry.model_validate((record.payload or {})[ENTRY_KEY])
+class NamedEntry(BaseModel):
+    """One entry in full, and how the name it was asked for was read (None for an id)."""
+
+    entry: AnimeEntry
+    resolved: ResolvedName | None = None
+    note: str = Field("", description="One line: the name, the entry chosen, and close alternatives not chosen.")
+
+
+async def find_anime(resolver: AnimeResolver, anime: str) -> NamedEntry:
+    """See SearchEngine.find_anime."""
+    found = await resolver.lookup(anime)
+    entry = AnimeEntry.model_validate((found.record.payload or {})[ENTRY_KEY])
+    named = None if found.how == "id" else found.named()
+    return NamedEntry(entry=entry, resolved=named, note=found.line())
 
 
 async def stats(parts: EngineParts) -> DatabaseStats:

@@ -26,9 +26,10 @@ from index.embedding.module import EmbeddingModule
 from index.schema import AnimeEntry
 from index.search import browse as browse_reads
 from index.search import picture_search, similar_search, text_search
-from index.search.browse import SortBy
+from index.search.browse import NamedEntry, SortBy
 from index.search.cache import PageCache, cached_page
 from index.search.filters import SearchFilters
+from index.search.inputs import SearchInputError
 from index.search.known_values import KnownValues
 from index.search.resolve import AnimeResolver
 from index.search.results import BrowsePage, DatabaseStats, SearchPage
@@ -53,7 +54,8 @@ class SearchEngine:
         self.embedder = embedder
         self.settings = settings or SearchSettings()
         self.image_fetcher = image_fetcher
-        self.resolver = AnimeResolver(store, self.settings.fuzzy_title_cutoff)
+        self.resolver = AnimeResolver(store, self.settings)
+        self.resolver.search = self._best_hits  # what a name no title matches is offered instead
         self.known = KnownValues(store)
         self.page_cache: PageCache | None = PageCache(store)  # repeated reads cost nothing; writes invalidate
 
@@ -150,10 +152,11 @@ class SearchEngine:
     ) -> SearchPage:
         """Entries like one anime.
 
-        Inputs: ``anime`` an id or title (resolved as in get_entry); ``aspect`` 'overall' or an Aspect
-        value (compare only that vector); ``limit``/``offset`` as in search_text. The anime itself never
-        comes back; its franchise (sequels, films, specials) is left out unless ``include_same_franchise``.
-        Errors: AnimeNotFoundError (with the closest titles), SearchInputError (unknown aspect, bad
+        Inputs: ``anime`` an id or name (resolved as in get_entry; ``resolved`` says how); ``aspect``
+        'overall' or an Aspect value (compare only that vector); ``limit``/``offset`` as in search_text. The
+        anime itself never comes back; its franchise (sequels, films, specials) is left out unless
+        ``include_same_franchise``.
+        Errors: AnimeNotFoundError (with search_anime's best matches), SearchInputError (unknown aspect, bad
         page, the anime has no data for that aspect), FilterValueError.
         Order: best first by fused similarity; ``diversify`` keeps one entry per franchise.
         """
@@ -174,7 +177,8 @@ class SearchEngine:
     ) -> SearchPage:
         """Close to the liked entries and away from the disliked.
 
-        Inputs: ``liked`` (at least one) and ``disliked``, ids or titles, at most 20 together;
+        Inputs: ``liked`` (at least one) and ``disliked``, ids or names resolved as in get_entry (``resolved``
+        says how each was read), at most 20 together;
         ``limit``/``offset`` as in search_text. The named entries never come back, nor (unless
         ``include_same_franchise``) their franchises.
         Errors: AnimeNotFoundError (the first name that matches nothing), SearchInputError (no liked
@@ -210,10 +214,25 @@ class SearchEngine:
     async def get_entry(self, anime: str) -> AnimeEntry:
         """The stored entry, in full.
 
-        Inputs: ``anime`` an id ('mal-1'), an exact title or synonym (the entry with most members wins),
-        else the closest fuzzy title. Errors: AnimeNotFoundError naming the closest titles.
+        Inputs: ``anime`` an id ('mal-1') or a name, resolved as search_anime ranks titles (every title and
+        synonym, a phrase inside one, prefixes, close spellings, Japanese script; among a franchise's entries
+        the main entry and the most watched). Errors: AnimeNotFoundError listing search_anime's best matches.
         """
-        return await browse_reads.get_entry(self.resolver, anime)
+        return (await self.find_anime(anime)).entry
+
+    @cached_page
+    async def find_anime(self, anime: str) -> NamedEntry:
+        """get_entry's entry with how the name was read: the chosen entry and the close alternatives it was
+        not (``resolved``, None for an id). Errors: as get_entry."""
+        return await browse_reads.find_anime(self.resolver, anime)
+
+    async def _best_hits(self, text: str) -> list[dict[str, Any]]:
+        """search_anime's top 5 for words no title matches (id, title, type, year), offered by a lookup's error."""
+        try:
+            page = await self.search_text(text, limit=5)
+        except SearchInputError:
+            return []
+        return [{"anime_id": h.id, "title": h.title, "type": h.type, "year": h.year} for h in page.results]
 
     async def stats(self) -> DatabaseStats:
         """What the index holds: entry count, entries per vector, models and dimensions, backend and

@@ -16,7 +16,7 @@ from qdrant_client import models
 
 from index.payload import normalise_title
 from index.search.intent import QueryReading
-from index.search.resolve import TitleMatches
+from index.search.title_index import TitleMatches
 from index.search.tuning import SearchSettings
 
 # Entries that are rarely what a bare title or idea means: side stories, recaps, music videos, promos.

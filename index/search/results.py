@@ -106,6 +106,17 @@ class InterpretedQuery(BaseModel):
         return f"Read as: {'; '.join(bits)}{relaxed}{text}"
 
 
+class ResolvedName(BaseModel):
+    """Which entry an anime name was read as, and the close ones it was not, so the caller can correct course."""
+
+    query: str = Field(description="The name as given.")
+    id: str
+    title: str
+    also: list[str] = Field(
+        default_factory=list, description="Close alternatives not chosen: 'title (type year) [id]'."
+    )
+
+
 class SearchPage(BaseModel):
     """A page of ranked results."""
 
@@ -117,6 +128,10 @@ class SearchPage(BaseModel):
     interpreted_as: InterpretedQuery | None = Field(
         None, description="search_anime: how the query's words were read (filters, order, boosts, text)."
     )
+    resolved: list[ResolvedName] | None = Field(
+        None, description="find_similar_anime / recommend_anime: which entry each named anime was read as."
+    )
+
 
 
 class FacetValue(BaseModel):

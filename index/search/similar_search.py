@@ -11,7 +11,6 @@ from typing import Any
 
 from qdrant_client import models
 
-from index.payload_fields import ENTRY_KEY
 from index.search.filters import SearchFilters
 from index.search.franchise import franchise_ids
 from index.search.inputs import SearchInputError, check_page
@@ -51,11 +50,12 @@ async def find_similar(
     settings = parts.settings
     check_page(settings, limit, offset)
     weights = aspect_weights(settings, aspect)
-    record = await parts.resolver.resolve(anime, with_vectors=list(weights))
+    found = await parts.resolver.lookup(anime, with_vectors=list(weights))
+    record = found.record
     # named dense vectors as the store returns them: lists of floats (qdrant's type also allows sparse and multi)
     vectors: dict[str, Any] = record.vector if isinstance(record.vector, dict) else {}
     legs = [Leg(name, list(vectors[name]), w) for name, w in weights.items() if vectors.get(name) is not None]
-    title = (record.payload or {}).get(ENTRY_KEY, {}).get("title", anime)
+    title = found.title
     if not legs:
         raise SearchInputError(f"{title!r} has no {aspect} data to compare; try aspect 'overall' or enrich it.")
     family = [] if include_same_franchise else await franchise_ids(parts.resolver, [record])
@@ -64,6 +64,7 @@ async def find_similar(
     page = await run_fused(parts.store, settings, legs, qfilter, limit, offset, diversify_anchor=anchor)
     left_out = f" ({len(family)} entries of its franchise left out)" if family else ""
     page.method = f"similar to {title}{left_out}: {page.method}"
+    page.resolved = [found.named()]
     return page
 
 
@@ -85,8 +86,9 @@ async def recommend(
         raise SearchInputError(f"Give at most {MAX_NAMED} liked and disliked anime together.")
     check_page(settings, limit, offset)
     weights = dict(settings.similar_weights)
-    pos = [await parts.resolver.resolve(a, with_vectors=list(weights)) for a in liked]
-    neg = [await parts.resolver.resolve(a, with_vectors=list(weights)) for a in disliked]
+    pos_found = [await parts.resolver.lookup(a, with_vectors=list(weights)) for a in liked]
+    neg_found = [await parts.resolver.lookup(a, with_vectors=list(weights)) for a in disliked]
+    pos, neg = [f.record for f in pos_found], [f.record for f in neg_found]
     legs: list[Leg] = []
     for name, w in weights.items():
         p = [list(r.vector[name]) for r in pos if isinstance(r.vector, dict) and r.vector.get(name) is not None]
@@ -106,4 +108,6 @@ async def recommend(
     if diversify:
         titles = [list(r.vector[TITLE]) for r in pos if isinstance(r.vector, dict) and r.vector.get(TITLE)]
         anchor = [sum(col) / len(titles) for col in zip(*titles, strict=True)] if titles else None
-    return await run_fused(parts.store, settings, legs, qfilter, limit, offset, diversify_anchor=anchor)
+    page = await run_fused(parts.store, settings, legs, qfilter, limit, offset, diversify_anchor=anchor)
+    page.resolved = [f.named() for f in [*pos_found, *neg_found]]
+    return page

@@ -19,8 +19,8 @@ from index.search.pages import run_fused, run_ordered
 from index.search.parts import EngineParts
 from index.search.queries import candidates_of
 from index.search.ranking import WISH_ORDER, people_terms, prior_factor, ranking_formula, reading_terms
-from index.search.resolve import TitleMatches
 from index.search.results import InterpretedQuery, SearchPage
+from index.search.title_index import TitleMatches
 from index.vectors import TITLE, Aspect
 
 # A query this close to a stored title (rapidfuzz ratio) is read as that title, with no facts read from it.
