@@ -95,7 +95,7 @@ def register(server: MCPServer) -> None:
         rt = await runtime(ctx)
         stats = await rt.engine.stats()
         text = (
-            f"{stats.entries} anime indexed ({stats.backend}: {stats.location}); text model "
+            f"{stats.entries} anime indexed ({stats.backend} index); text model "
             f"{stats.text_model}, image search {'on' if stats.image_search_available else 'off'}.\n"
             "Top genres: " + ", ".join(f"{g.value} ({g.count})" for g in stats.top_genres[:10])
         )

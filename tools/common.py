@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from index.errors import UserFacingError, without_paths
 from index.runtime import IndexRuntime
+from index.search.inputs import check_text
 from index.search.results import AnimeHit
 from tools.runtime_access import server_context
 
@@ -42,6 +43,9 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            for name, value in kwargs.items():  # NUL, lone surrogates: one clear line, before any work
+                if not isinstance(value, Context):
+                    check_text(value, name)
             return await fn(*args, **kwargs)
         except _expected_errors() as exc:
             raise ToolError(without_paths(str(exc))) from exc  # no server paths to remote callers

@@ -2,7 +2,8 @@
 
 Every source is untrusted (URLs in data files, pictures sent by users), hence: http(s) only with the
 SSRF guard and manually checked redirects, a byte cap enforced while streaming, a pixel cap against
-decompression bombs, and only real raster formats (Pillow never runs e.g. its Ghostscript EPS path).
+decompression bombs, an aspect-ratio cap against pictures whose preprocessing would blow up (below), and
+only real raster formats (Pillow never runs e.g. its Ghostscript EPS path).
 Downloads are cached on disk by URL hash so re-indexing does not fetch again.
 """
 
@@ -38,6 +39,12 @@ _MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"BM", b"II*\x00", b"MM
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _USER_AGENT = "anime-mcp/0.1 (image indexing)"
 _SOURCES = "raw bytes, base64, a data: URL, an http(s) URL, or a path inside ANIME_MCP_IMAGE_ALLOWED_DIRS"
+#: Longest side over shortest side kept. CLIP preprocessing scales the short side to the model's size (224)
+#: and keeps the centre square: a 65000x1 picture (142 bytes, far under the pixel cap) became a
+#: 14,560,000x224 image first (74 s, 15 GB). Cropping the centre to 4:1 before keeps what that square sees
+#: and bounds the work at 4 squares, whatever the file's proportions.
+MAX_ASPECT = 4
+_ADDRESS = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")  # "<_io.BytesIO object at 0x7f..>": no heap addresses
 
 ImageSource = str | bytes | bytearray | memoryview | Path
 
@@ -64,13 +71,28 @@ def decode_image(data: bytes, origin: str, max_bytes: int, max_pixels: int) -> I
     except Image.DecompressionBombError as exc:
         raise ImageInputError(f"{origin}: too many pixels ({exc}); limit ANIME_MCP_IMAGE_MAX_PIXELS") from exc
     except Exception as exc:  # Pillow raises many kinds for broken or foreign data
+        reason = _ADDRESS.sub("the data", f"{type(exc).__name__}: {exc}")
         raise ImageInputError(
-            f"{origin}: not a readable image ({type(exc).__name__}: {exc}); accepted formats: "
-            f"{', '.join(IMAGE_FORMATS)}"
+            f"{origin}: not a readable image ({reason}); accepted formats: {', '.join(IMAGE_FORMATS)}"
         ) from exc
+    image = _within_aspect(image)
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     return image
+
+
+def _within_aspect(image: Image.Image) -> Image.Image:
+    """The centre of ``image`` cropped to at most MAX_ASPECT:1 (unchanged when it already is)."""
+    width, height = image.size
+    short = max(1, min(width, height))
+    if max(width, height) <= MAX_ASPECT * short:
+        return image
+    keep = MAX_ASPECT * short
+    if width > height:
+        left = (width - keep) // 2
+        return image.crop((left, 0, left + keep, height))
+    top = (height - keep) // 2
+    return image.crop((0, top, width, top + keep))
 
 
 class ImageFetcher:
@@ -130,6 +152,8 @@ class ImageFetcher:
         text = source.strip()
         if not text:
             raise ImageInputError(f"empty image source: give {_SOURCES}")
+        if "\x00" in text:
+            raise ImageInputError(f"the image source holds a NUL character: give {_SOURCES}")
         lowered = text[:16].lower()
         if lowered.startswith("data:"):
             return await self._decode(_data_url_bytes(text), "data: URL")
@@ -149,22 +173,26 @@ class ImageFetcher:
                 f"local image path {_short(str(path))} refused: no folder is allowed; add it to "
                 f"ANIME_MCP_IMAGE_ALLOWED_DIRS (or give {_SOURCES})"
             )
+        # Whether the path is allowed is decided before whether it exists, from the path alone (symlinks
+        # that exist are followed, '..' removed): a refusal must not tell a caller what exists outside.
+        shown = _short(str(path))
+        outside = ImageInputError(f"local image {shown} is outside ANIME_MCP_IMAGE_ALLOWED_DIRS: refused")
         try:
-            resolved = path.expanduser().resolve(strict=True)  # follows symlinks, removes '..'
-        except (OSError, RuntimeError) as exc:
-            raise ImageInputError(f"local image {_short(str(path))} not found ({exc})") from exc
+            resolved = path.expanduser().resolve(strict=False)
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, an unknown ~user
+            raise outside from exc
         if not any(resolved.is_relative_to(d) for d in self._allowed_dirs):
-            raise ImageInputError(
-                f"local image {_short(str(path))} is outside ANIME_MCP_IMAGE_ALLOWED_DIRS "
-                f"({', '.join(map(str, self._allowed_dirs))}): refused"
-            )
-        if not resolved.is_file():
-            raise ImageInputError(f"local image {_short(str(path))} is not a file")
-        max_bytes = self.settings.image_max_bytes
-        if resolved.stat().st_size > max_bytes:
-            raise ImageInputError(f"local image {resolved} is over ANIME_MCP_IMAGE_MAX_BYTES={max_bytes}")
-        data = await anyio.Path(resolved).read_bytes()
-        return await self._decode(data, str(resolved))
+            raise outside
+        try:
+            if not resolved.is_file():
+                raise ImageInputError(f"local image {shown} not found (or not a file) in ANIME_MCP_IMAGE_ALLOWED_DIRS")
+            max_bytes = self.settings.image_max_bytes
+            if resolved.stat().st_size > max_bytes:
+                raise ImageInputError(f"local image {shown} is over ANIME_MCP_IMAGE_MAX_BYTES={max_bytes}")
+            data = await anyio.Path(resolved).read_bytes()
+        except OSError as exc:
+            raise ImageInputError(f"local image {shown} cannot be read ({exc.strerror or exc})") from exc
+        return await self._decode(data, shown)
 
     async def _fetch_url(self, url: str, client: httpx.AsyncClient, *, allow_download: bool) -> Image.Image:
         cache_file = self._cache_path(url)

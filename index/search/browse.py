@@ -6,12 +6,16 @@ tool schema is built from them).
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 from qdrant_client import models
 
+from index.errors import without_paths
 from index.payload_fields import ENTRY_KEY
 from index.schema import AnimeEntry
 from index.search.filters import SearchFilters
@@ -107,10 +111,9 @@ async def stats(parts: EngineParts) -> DatabaseStats:
         entries=info.points,
         vectors_present=info.vectors_present,
         backend=info.backend,
-        location=info.location,
         disk_bytes=info.disk_bytes,
-        text_model=meta.get("text_model"),
-        image_model=meta.get("image_model"),
+        text_model=model_label(meta.get("text_model")),
+        image_model=model_label(meta.get("image_model")),
         text_dim=meta.get("text_dim"),
         image_dim=meta.get("image_dim"),
         image_search_available=embedder.image_status == "ready",
@@ -118,6 +121,25 @@ async def stats(parts: EngineParts) -> DatabaseStats:
         top_genres=genres,
         types=types,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def model_label(name: str | None) -> str | None:
+    """A model's name for readers of the statistics, never the server path it was loaded from: a hub name
+    as it is; a folder by the title of its model card (the MiniLM wheel's folder is called "model"; its
+    card's title is "all-MiniLM-L6-v2"), else by its own name; a file by its stem."""
+    if not name or not (name.startswith(("/", "~", "\\")) or PureWindowsPath(name).drive):
+        return name
+    path: PurePath = PureWindowsPath(name) if PureWindowsPath(name).drive else Path(name).expanduser()
+    try:
+        with open(path / "README.md", encoding="utf-8") as card:
+            for line in itertools.islice(card, 60):
+                title = line.strip()[2:].strip() if line.startswith("# ") else ""
+                if title and len(title) <= 80 and without_paths(title) == title and "/" not in title:
+                    return title
+    except (OSError, UnicodeDecodeError):
+        pass
+    return path.stem if path.suffix else path.name
 
 
 def _image_note(parts: EngineParts) -> str | None:

@@ -156,10 +156,9 @@ class DatabaseStats(BaseModel):
 
     entries: int
     vectors_present: dict[str, int] = Field(description="Named vector -> entries that have it.")
-    backend: str
-    location: str
+    backend: str  # "edge" or "server": no folder or URL (the statistics are public)
     disk_bytes: int | None = None
-    text_model: str | None = None
+    text_model: str | None = None  # the models' names, never the paths they were loaded from
     image_model: str | None = None
     text_dim: int | None = None
     image_dim: int | None = None
