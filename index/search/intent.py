@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from index.payload import normalise_name
+from index.search.intent_requests import read_request
 from index.search.intent_words import (
     DESCRIPTION_WISHES,
     DESCRIPTIVE_TYPE_WORDS,
@@ -85,6 +86,11 @@ class QueryReading:
     recency: Literal["recent", "old"] | None = None
     phrases: list[str] = field(default_factory=list)
     expansions: list[str] = field(default_factory=list)
+    # The request's wrapper ("what's the movie where", "I remember a show about"), left out of the search, and a
+    # title named as a reference ("something like X but Y"); ``core`` is the query without them.
+    request: list[str] = field(default_factory=list)
+    like: str | None = None
+    core: str = ""
 
     @property
     def read_anything(self) -> bool:
@@ -119,6 +125,9 @@ class QueryReading:
             recency=self.recency,
             phrases=self.phrases,
             expansions=self.expansions,
+            request=self.request,
+            like=self.like,
+            core=self.core,
         )
 
 
@@ -230,12 +239,18 @@ _SORTED_TYPE_WORDS = _longest_first(TYPE_WORDS)
 _SORTED_WISH_WORDS = _longest_first(WISH_WORDS)
 
 
-def read_query(query: str, vocab: Vocabulary) -> QueryReading:
-    """Read the facts and wishes in ``query``; what is left is the text to search by meaning."""
+def read_query(query: str, vocab: Vocabulary, *, requests: bool = True) -> QueryReading:
+    """Read the request's wrapper (unless ``requests`` is off: the words may be a title's), then the facts and
+    wishes in what it wraps; what is left is the text to search by meaning."""
+    request = read_request(query) if requests else None
+    if request is not None and request.wrapper:
+        query = request.core
     lowered = query.casefold()
     words = _Words(query)
     wish_list = len(words.words) <= WISH_LIST_MAX_WORDS
-    reading = QueryReading(text=query)
+    reading = QueryReading(text=query, core=query)
+    if request is not None and request.wrapper:
+        reading.request, reading.like = request.wrapper, request.like
     filters = reading.filters
 
     def note(phrase: str) -> None:
@@ -346,6 +361,14 @@ def read_query(query: str, vocab: Vocabulary) -> QueryReading:
         note(phrase)
     if types:
         filters["types"] = list(dict.fromkeys(types))
+    if request is not None and request.type_wish and request.type_wish not in types:
+        # "movies about cooking" asks for films as "cooking movies" does; "the movie where ..." (a description)
+        # only prefers them: people misremember a film as a series and back
+        kind = request.type_wish
+        if wish_list and (request.kind or "").split()[-1] not in SOFT_TYPE_WORDS:
+            filters["types"] = [*filters.get("types", []), kind]
+        elif not any(b.field == "type" and kind in b.values for b in reading.boosts):
+            reading.boosts.append(Boost(f"type {kind}", "type", [kind]))
 
     # --- genres and tags -----------------------------------------------------------------------------
     genres: list[str] = []

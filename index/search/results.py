@@ -85,6 +85,12 @@ class InterpretedQuery(BaseModel):
     boosts: list[str] = Field(default_factory=list, description="Soft preferences added to the ranking.")
     title_matches: int = Field(0, description="Entries whose title matches the words (ranked first).")
     phrases: list[str] = Field(default_factory=list, description="The words read as facts or wishes.")
+    request: list[str] = Field(
+        default_factory=list,
+        description="The request's wrapper ('what's the movie where', 'I remember a show about'), left out of the "
+        "search.",
+    )
+    like: str | None = Field(None, description="A title named as a reference ('something like X but ...').")
     relaxed: bool = Field(
         False,
         description="True when nothing met the filters read from the words, so they were "
@@ -97,12 +103,16 @@ class InterpretedQuery(BaseModel):
         if self.sort:
             bits.append(f"order: {self.sort}")
         bits += self.boosts
+        if self.request:
+            bits.append(f"request wrapper {' / '.join(repr(w) for w in self.request)} left out")
+        if self.like:
+            bits.append(f"like {self.like!r} (a reference, not searched)")
         if self.title_matches:
             bits.append(f"{self.title_matches} title match{'es' if self.title_matches > 1 else ''}")
         if not bits:
             return "Read as: words only (no facts, wishes or titles recognised)."
         relaxed = " (nothing met them exactly, so they were used as preferences)" if self.relaxed else ""
-        text = f"; searched text: {self.text!r}" if self.phrases else ""
+        text = f"; searched text: {self.text!r}" if self.phrases or self.request else ""
         return f"Read as: {'; '.join(bits)}{relaxed}{text}"
 
 

@@ -51,7 +51,9 @@ async def search_text(
         whole = await parts.resolver.title_matches(query, fuzzy_cutoff=cutoff)
         # A typed title is a title, not a wish list ("mushi shi" is Mushishi, not the studio Mushi Production).
         as_title = whole.exact or whole.at_least(TITLE_AS_IS_CUTOFF).fuzzy
-        reading = QueryReading(text=query) if as_title else read_query(query, vocab)
+        # Words inside a title ("do you remember love") are not a request's wrapper.
+        titled = bool(whole.prefix)
+        reading = QueryReading(text=query, core=query) if as_title else read_query(query, vocab, requests=not titled)
     explicit = filters.model_dump(exclude_unset=True) if filters else {}
     read_filters = merge_filters(reading.filters, explicit) if reading and reading.filters else None
     page = await _search_read(
@@ -96,7 +98,8 @@ async def _search_read(
             titles = whole.at_least(cutoff)
         else:
             titles = await parts.resolver.title_matches(text, fuzzy_cutoff=cutoff)
-    priors = prior_factor(settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if not aspects else []
+    said = reading.core if reading is not None and reading.core else query  # the query without a request's wrapper
+    priors = prior_factor(settings, len(said.split()) <= WISH_LIST_MAX_WORDS) if not aspects else []
     wishes = reading_terms(settings, reading, vocab.max_year)
     if reading is not None and text:
         wishes += people_terms(settings, text)
@@ -135,5 +138,7 @@ async def _search_read(
             boosts=reading.boost_labels(),
             title_matches=len(titles.ids()) if titles else 0,
             phrases=reading.phrases,
+            request=reading.request,
+            like=reading.like,
         )
     return page
