@@ -12,7 +12,7 @@ from index.schema import AnimeEntry
 from index.search.browse import FACET_KEYS, SortBy
 from index.search.results import BrowsePage, DatabaseStats
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
-from tools.search import Filters, Limit, Offset
+from tools.search import FullFilters, Limit, Offset
 from tools.similar import AnimeRef
 
 Facet = Literal[FACET_KEYS]  # type: ignore[valid-type]  # the engine's facet keys, defined once
@@ -61,7 +61,7 @@ def register(server: MCPServer) -> None:
     @tool_errors
     async def browse_anime(
         ctx: Context,
-        filters: Filters = None,
+        filters: FullFilters = None,
         sort_by: Annotated[
             SortBy,
             Field(

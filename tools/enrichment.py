@@ -100,13 +100,18 @@ def register(server: MCPServer) -> None:
             raise ToolError(str(exc)) from exc
         status = state.enrichment.status(job_id)
         if wait_seconds > 0:
+            reported = -1  # progress must increase with each notification: only a change is reported, the end too
             with anyio.move_on_after(wait_seconds):
-                while not status.finished:
-                    await ctx.report_progress(
-                        status.progress_done,
-                        status.progress_total or None,
-                        f"{status.state.value}: {status.progress_done} sources done",
-                    )
+                while True:
+                    if status.progress_done > reported:
+                        reported = status.progress_done
+                        await ctx.report_progress(
+                            reported,
+                            status.progress_total or None,
+                            f"{status.state.value}: {reported} of {status.progress_total} sources done",
+                        )
+                    if status.finished:
+                        break
                     await anyio.sleep(0.25)
                     status = state.enrichment.status(job_id)
         return _report(status)

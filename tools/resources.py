@@ -4,9 +4,11 @@ an assistant how to combine the tools."""
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from pydantic import Field
 
 from index.runtime import NotReadyError
 from index.search.filters import SearchFilters
@@ -31,7 +33,7 @@ async def _read_name(ctx: Context, anime: str) -> tuple[str, str]:
 def register(server: MCPServer, state: ServerContext) -> None:
     """Resources and prompts. ``state`` serves only the static schema resource: the SDK injects no Context into a
     resource without URI variables, so that one reads the server's state it was registered with."""
-    icons = server.icons  # resources and prompts carry the server's own icon
+    icons = None  # the server's icon is on its implementation info, once (issue 20: it was on every item)
 
     @server.resource(
         "anime://{anime_id}",
@@ -73,7 +75,11 @@ def register(server: MCPServer, state: ServerContext) -> None:
         return json.dumps(doc, indent=1)
 
     @server.prompt(title="Like X but Y", icons=icons)
-    async def like_x_but_y(anime: str, difference: str, ctx: Context) -> str:
+    async def like_x_but_y(
+        anime: Annotated[str, Field(description="The anime the user liked, by title or id.")],
+        difference: Annotated[str, Field(description="How the picks should differ, e.g. 'more comedic'.")],
+        ctx: Context,
+    ) -> str:
         """Find anime similar to one title but different in one way (e.g. 'Cowboy Bebop', 'more comedic')."""
         ref, read = await _read_name(ctx, anime)
         return (
@@ -86,7 +92,9 @@ def register(server: MCPServer, state: ServerContext) -> None:
         )
 
     @server.prompt(title="Identify an anime from a vague memory", icons=icons)
-    def identify_anime(memory: str) -> str:
+    def identify_anime(
+        memory: Annotated[str, Field(description="What the user remembers, in their words.")],
+    ) -> str:
         """Turn a half-remembered description into a ranked list of candidates."""
         return (
             f"The user half-remembers an anime: {memory!r}.\n"
@@ -97,7 +105,12 @@ def register(server: MCPServer, state: ServerContext) -> None:
         )
 
     @server.prompt(title="Best of a season", icons=icons)
-    def season_picks(season: str, year: str, genre: str = "", type: str = "") -> str:
+    def season_picks(
+        season: Annotated[str, Field(description="SPRING, SUMMER, FALL or WINTER.")],
+        year: Annotated[str, Field(description="The year, e.g. 1998.")],
+        genre: Annotated[str, Field(description="Only this genre, e.g. Comedy.")] = "",
+        type: Annotated[str, Field(description="Only this type: TV, MOVIE, OVA, ...")] = "",
+    ) -> str:
         """The best-rated anime of one season and year (e.g. FALL 1998), optionally of one genre or type."""
         when: int | str = int(year) if year.strip().isdigit() else year
         filters: dict[str, object] = {"seasons": [season.upper()], "year_min": when, "year_max": when}
@@ -114,7 +127,10 @@ def register(server: MCPServer, state: ServerContext) -> None:
         )
 
     @server.prompt(title="A studio's work", icons=icons)
-    def studio_spotlight(studio: str, tag: str = "") -> str:
+    def studio_spotlight(
+        studio: Annotated[str, Field(description="The studio's name, e.g. sunrise.")],
+        tag: Annotated[str, Field(description="Only titles with this tag, e.g. mecha.")] = "",
+    ) -> str:
         """What one studio made (e.g. 'sunrise'), best first, optionally only titles with one tag."""
         filters: dict[str, list[str]] = {"studios": [studio]}
         if tag:

@@ -18,6 +18,29 @@ from index.payload import RATING_CODES
 from index.schema import AnimeStatus, AnimeType, Season, SourceMaterial
 
 MAX_FILTER_VALUES = 50
+# MyAnimeList's genres, named in the schema so an assistant knows the words (the index checks genres against its
+# own values, case-insensitively, and suggests close ones); the adult genres are left to include_nsfw.
+KNOWN_GENRES = (
+    "Action",
+    "Adventure",
+    "Avant Garde",
+    "Award Winning",
+    "Boys Love",
+    "Comedy",
+    "Drama",
+    "Ecchi",
+    "Fantasy",
+    "Girls Love",
+    "Gourmet",
+    "Horror",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Slice of Life",
+    "Sports",
+    "Supernatural",
+    "Suspense",
+)
 
 
 class SearchFilters(BaseModel):
@@ -28,41 +51,37 @@ class SearchFilters(BaseModel):
     genres: list[str] = Field(
         default_factory=list,
         max_length=MAX_FILTER_VALUES,
-        description="Genres, e.g. ['Action', 'Sci-Fi']; see genres_mode.",
+        description=f"Any of these genres ({', '.join(KNOWN_GENRES)}); genres_mode 'all': every one.",
     )
-    genres_mode: Literal["any", "all"] = Field(
-        "any", description="'any': at least one genre matches; 'all': every genre."
-    )
+    genres_mode: Literal["any", "all"] = Field("any", description="'all': a result has every genre listed.")
     exclude_genres: list[str] = Field(
-        default_factory=list, max_length=MAX_FILTER_VALUES, description="No result has any of these genres."
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="None of these genres."
     )
     tags: list[str] = Field(
         default_factory=list,
         max_length=MAX_FILTER_VALUES,
-        description="At least one of these tags (enriched entries carry tags).",
+        description="Any of these tags: themes such as 'mecha', 'isekai' (enriched entries carry tags).",
     )
     exclude_tags: list[str] = Field(
-        default_factory=list, max_length=MAX_FILTER_VALUES, description="No result has any of these tags."
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="None of these tags."
     )
-    types: list[AnimeType] = Field(default_factory=list, max_length=10, description="TV, MOVIE, OVA, ONA, SPECIAL, ...")
-    statuses: list[AnimeStatus] = Field(
-        default_factory=list, max_length=4, description="FINISHED, ONGOING, UPCOMING, UNKNOWN."
+    types: list[AnimeType] = Field(default_factory=list, max_length=10)  # the enum says it all
+    statuses: list[AnimeStatus] = Field(default_factory=list, max_length=4)
+    year_min: int | None = Field(None, ge=1900, le=2100, description="First aired in this year or later.")
+    year_max: int | None = Field(None, ge=1900, le=2100, description="First aired in this year or earlier.")
+    seasons: list[Season] = Field(default_factory=list, max_length=4, description="Season of first airing.")
+    episodes_min: int | None = Field(None, ge=0, le=100000, description="At least this many episodes.")
+    episodes_max: int | None = Field(None, ge=0, le=100000, description="At most this many episodes (films have 1).")
+    score_min: float | None = Field(None, ge=0, le=10, description="MyAnimeList score (0-10) at least.")
+    studios: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these studios, e.g. 'madhouse'."
     )
-    year_min: int | None = Field(None, ge=1900, le=2100, description="First year aired, at least.")
-    year_max: int | None = Field(None, ge=1900, le=2100, description="First year aired, at most.")
-    seasons: list[Season] = Field(default_factory=list, max_length=4, description="SPRING, SUMMER, FALL, WINTER.")
-    episodes_min: int | None = Field(None, ge=0, le=100000)
-    episodes_max: int | None = Field(None, ge=0, le=100000)
-    score_min: float | None = Field(None, ge=0, le=10, description="MyAnimeList score (0-10), at least.")
-    studios: list[str] = Field(default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these studios.")
-    source_materials: list[SourceMaterial] = Field(
-        default_factory=list, max_length=10, description="MANGA, ORIGINAL, LIGHT NOVEL, GAME, ..."
-    )
+    source_materials: list[SourceMaterial] = Field(default_factory=list, max_length=10, description="Adapted from.")
     # a Literal built from RATING_CODES (defined once) for the schema's enum; mypy reads only written-out Literals
     ratings: list[Literal[RATING_CODES]] = Field(  # type: ignore[valid-type]
-        default_factory=list, max_length=6, description="Age ratings (short codes)."
+        default_factory=list, max_length=6, description="Age ratings."
     )
-    include_nsfw: bool = Field(False, description="Include adult (hentai) entries; off by default.")
+    include_nsfw: bool = Field(False, description="Include adult entries.")
 
     @model_validator(mode="after")
     def _ranges(self) -> SearchFilters:

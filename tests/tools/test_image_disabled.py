@@ -56,6 +56,8 @@ async def test_text_search_works_with_image_search_off(index_with_images, images
             found = await client.call_tool("search_anime", {"query": "space bounty hunters", "limit": 3})
             assert not found.is_error, found.content
             assert found.structured_content["results"]
+            listed = {t.name for t in (await client.list_tools()).tools}  # not offered while they cannot run
+            assert "search_anime" in listed and not listed & {"search_anime_by_image", "search_anime_multimodal"}
             picture = await client.call_tool("search_anime_by_image", {"image": _png()})
             assert picture.is_error and "ANIME_MCP_IMAGE_ENABLED" in picture.content[0].text
             stats = (await client.call_tool("anime_database_stats", {})).structured_content

@@ -11,6 +11,7 @@ import io
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from mcp import Client
@@ -37,7 +38,9 @@ async def test_tool_list_matches_snapshot():
     async def no_index():  # listing tools must not need the index (or wait for the models)
         raise RuntimeError("not needed")
 
-    server = build_server(AppState(loader=no_index), enrichment=EnrichmentSettings(_env_file=None))
+    state = AppState(loader=no_index)
+    state.runtime = SimpleNamespace(embedder=SimpleNamespace(image_status="ready"))  # every tool listed
+    server = build_server(state, enrichment=EnrichmentSettings(_env_file=None))
     async with Client(server) as lister:
         tools = (await lister.list_tools()).tools
     current = {
