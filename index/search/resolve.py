@@ -107,14 +107,20 @@ def spelling_variants(text: str) -> list[str]:
     return [v for v in dict.fromkeys(out) if v != text]
 
 
-def _heads_others(index: TitleIndex, pid: str, candidates: set[str]) -> bool:
-    """Whether a title of ``pid`` starts another candidate's title: the head of a franchise among them
-    ("shingeki no kyojin" before "shingeki no kyojin season 2" and "... movie 1")."""
-    return any(
-        other != pid and other in candidates
-        for title in index.titles_of.get(pid, ())
-        for other in index.with_prefix(title + " ", 50)
-    )
+def _heads_franchise(index: TitleIndex, pid: str, candidates: set[str]) -> bool:
+    """Whether ``pid`` heads a franchise among the candidates: one of its titles starts another candidate's title
+    ("shingeki no kyojin" before "... season 3" and "... movie 1") and no candidate's title starts its own ("...
+    the final season" heads its "part 2" but is itself a part of "shingeki no kyojin")."""
+    own = index.titles_of.get(pid, [])
+    heads = any(other != pid and other in candidates for title in own for other in index.with_prefix(title + " ", 50))
+    if not heads:
+        return False
+    for title in own:
+        words = title.split()
+        for n in range(1, len(words)):
+            if any(other != pid and other in candidates for other in index.ids_of.get(" ".join(words[:n]), ())):
+                return False
+    return True
 
 
 class AnimeResolver:
@@ -244,7 +250,7 @@ class AnimeResolver:
         settings = self._settings
         ids = matches.ids()
         index = await self._title_index()
-        heads = [pid for pid in ids if _heads_others(index, pid, set(ids))]
+        heads = [pid for pid in ids if _heads_franchise(index, pid, set(ids))]
         priors = prior_factor(settings, short_query=True)
         if heads and settings.main_entry_prior:
             weight = settings.main_entry_prior * settings.short_query_prior_scale
