@@ -102,18 +102,22 @@ def replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-def parse_messages(body: bytes) -> list[Any] | None:
-    """The JSON-RPC messages of a body (a batch is a list), or None when it is not JSON. Nesting
-    deeper than pydantic's limit is "not JSON" here, as it is for the SDK (a parse error, not a crash)."""
+def parse_messages(body: bytes) -> tuple[list[Any] | None, str | None]:
+    """(the JSON-RPC messages of a body, a batch being a list; None and why when it is not JSON). Nesting
+    deeper than pydantic's limit is "not JSON" here, as it is for the SDK: a parse error, not a crash."""
     from pydantic_core import from_json
 
     try:
-        parsed = from_json(body) if body else None
-    except ValueError:
-        return None
-    if parsed is None:
-        return None
-    return parsed if isinstance(parsed, list) else [parsed]
+        parsed = from_json(body)
+    except ValueError as exc:
+        return None, str(exc)
+    return (parsed if isinstance(parsed, list) else [parsed]), None
+
+
+def parse_error(reason: str) -> JSONResponse:
+    """The SDK's own answer to a body that is not JSON, given on every path (the legacy SSE transport
+    would answer plain text)."""
+    return jsonrpc_error(400, PARSE_ERROR, f"Parse error: {reason}")
 
 
 def request_id(messages: list[Any] | None) -> Any:

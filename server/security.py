@@ -31,6 +31,7 @@ from server.http_limits import (
     BodyRefused,
     declared_length,
     jsonrpc_error,
+    parse_error,
     parse_messages,
     read_body,
     replay,
@@ -172,7 +173,10 @@ class SecurityMiddleware:
                 await refused.response(scope, receive, send)
                 return
             receive = replay(read, receive)
-            messages = parse_messages(body)
+            messages, not_json = parse_messages(body)
+            if not_json is not None:
+                await parse_error(not_json)(scope, receive, send)
+                return
             refusal = self._over_rate(key, messages) or self._missing_scope(caller, messages)
             if refusal is not None:
                 await refusal(scope, receive, send)

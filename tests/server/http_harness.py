@@ -34,7 +34,7 @@ async def running_app(
     loader: Callable[[], Awaitable[Any]] = no_index, state: AppState | None = None, **settings: Any
 ) -> AsyncIterator[Any]:
     """The secured ASGI app with its lifespan running."""
-    config = ServerSettings(_env_file=None, transport="http", **settings)
+    config = ServerSettings(_env_file=None, **{"transport": "http", **settings})
     state = state or AppState(loader=loader, admin_tokens=config.admin_token_values())
     app = http_app(build_server(state), state, config)
     inner = app.app  # SecurityMiddleware wraps the SDK's Starlette app

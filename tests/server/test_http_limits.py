@@ -52,6 +52,15 @@ async def test_malformed_json_is_a_4xx_jsonrpc_error(auth):
         assert nameless.status_code < 500 and "error" in rpc(nameless)
 
 
+async def test_malformed_json_on_the_legacy_sse_transport_is_a_jsonrpc_error():
+    async with running_app(transport="sse", auth_tokens=[SecretStr(TOKEN)]) as app, client_of(app) as client:
+        for body in ["[" * 1000 + "]" * 1000, "{nope"]:
+            reply = await client.post(
+                "/messages/?session_id=0" + "0" * 31, content=body, headers={**MCP_HEADERS, **AUTH}
+            )
+            assert assert_jsonrpc_error(reply, 400)["code"] == -32700
+
+
 async def test_declared_size_is_refused_before_the_body_is_read():
     """A declared 5 MB body of which 10 bytes arrive: 413 at once, the connection is not held."""
     async with running_app(auth_tokens=[SecretStr(TOKEN)]) as app:
