@@ -15,6 +15,7 @@ The limiter, breaker and policy themselves live in enrichment.throttle.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -177,6 +178,7 @@ class HttpClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         validate: Validator | None = require_json,
         use_cache: bool = True,
@@ -191,6 +193,8 @@ class HttpClient:
         request = client.build_request(method, url, params=params, json=json_body, headers=headers)
         full_url = str(request.url)
         body = json.dumps(json_body, sort_keys=True) if json_body is not None else None
+        if content is not None:  # an uploaded file (a picture): keyed by its hash
+            body = hashlib.sha256(content).hexdigest()
         key = cache_key(method, full_url, body)
         cached = self.cache.get(key) if use_cache else None
         if cached is not None and self.cache.is_fresh(cached):
@@ -228,6 +232,7 @@ class HttpClient:
                                 url,
                                 params=params,
                                 json=json_body,
+                                content=content,
                                 headers=headers,
                                 timeout=httpx.Timeout(policy.timeout),
                             )

@@ -36,6 +36,13 @@ class EnrichmentSettings(BaseSettings):
     animeschedule_token: SecretStr | None = Field(None, description="AnimeSchedule application token (Bearer), if any.")
     anidb_client_name: str = Field("", description="Registered AniDB HTTP client name; empty skips AniDB.")
     anidb_client_version: int = Field(1, description="Registered AniDB HTTP client version.")
+    tracemoe_url: str = Field("https://api.trace.moe", description="trace.moe API root (identify_scene).")
+    tracemoe_key: SecretStr | None = Field(None, description="trace.moe API key (x-trace-key), if any.")
+    live_apis_enabled: bool = Field(
+        False,
+        description="Let where_to_watch, airing_schedule, identify_scene and recommend_anime(from_list) call "
+        "AniList, Kitsu and trace.moe; off: they answer from the index or say why not.",
+    )
     user_agent: str = Field("anime-mcp/0.1 (+https://github.com/anime-mcp)", description="User-Agent of API calls.")
 
     # --- how fast ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, get_args
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
 
@@ -13,6 +14,7 @@ from index.search.results import SearchPage
 from index.vectors import Aspect
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
 from tools.search import Filters, Limit, Offset
+from tools.watch_live import FromList, taste
 
 AnimeRef = Annotated[
     str,
@@ -89,10 +91,10 @@ def register(server: MCPServer) -> None:
     @server.tool(title="Recommend anime", annotations=READ_ONLY)
     @tool_errors
     async def recommend_anime(
-        liked: Annotated[
-            list[str], Field(min_length=1, max_length=10, description="Anime the user liked (ids or titles).")
-        ],
         ctx: Context,
+        liked: Annotated[
+            list[str] | None, Field(min_length=1, max_length=10, description="Anime the user liked (ids or titles).")
+        ] = None,
         disliked: Annotated[list[str] | None, Field(max_length=10, description="Anime the user did not like.")] = None,
         filters: Filters = None,
         limit: Limit = 10,
@@ -102,17 +104,24 @@ def register(server: MCPServer) -> None:
             bool,
             Field(description=("Also return sequels, films and specials of the named anime (left out by default).")),
         ] = False,
+        from_list: Annotated[
+            FromList | None, Field(description="A public AniList/Kitsu list; its scores give likes and dislikes.")
+        ] = None,
     ) -> Annotated[CallToolResult, SearchPage]:
         """Recommendations from liked and disliked anime: close to the likes, away from the dislikes;
         the named anime themselves are never returned, nor by default their franchises."""
         rt = await runtime(ctx)
+        if not liked and from_list is None:
+            raise ToolError("Name at least one liked anime, or give from_list.")
+        likes = await taste(ctx, rt.store, from_list, liked or [], disliked or [])
         page = await rt.engine.recommend(
-            liked,
-            disliked or [],
+            likes.liked,
+            likes.disliked,
             filters=filters,
-            limit=limit,
+            limit=likes.ask(limit, rt.engine.settings.max_limit),
             offset=offset,
             diversify=diversify,
             include_same_franchise=include_same_franchise,
         )
-        return structured(page, render_hits(page.results, offset, page.hint, header=_header(page)))
+        page = page.model_copy(update={"results": likes.trim(page.results, limit)})  # the cached page stays whole
+        return structured(page, render_hits(page.results, offset, page.hint, header=_header(page, likes.note)))
