@@ -24,7 +24,7 @@ from server.icons import ICONS
 from server.state import AppState
 from server.tool_listing import light_tool
 from server.version import package_version
-from tools import catalog, completions, resources, search, similar
+from tools import catalog, completions, resources, search, similar, watch
 from tools.common import invalid_arguments
 from tools.search import IMAGE_TOOLS
 
@@ -164,6 +164,7 @@ def build_server(state: AppState, *, name: str = "anime-search", enrichment: Any
     search.register(server)
     similar.register(server)
     catalog.register(server)
+    watch.register(server, enrichment)
     resources.register(server, state)
     completions.register(server, state)
     if enrichment is not None:
