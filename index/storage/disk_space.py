@@ -22,10 +22,61 @@ MIB = 1024 * 1024
 #: A write-ahead log segment is a 32 MiB sparse map, and opening the shard may start a new one; twice that
 #: covers the open and the log's growth through the first writes.
 OPEN_RESERVE = 64 * MIB
-#: Disk growth per point written, upper bound: the demo index (1,528 entries, 13 dense vectors of 384 floats,
-#: payloads of ~3 kB) uses ~55 kB per entry optimized; the log holds each point once more until it is
-#: truncated. Measured in bench/faults.py.
+#: Disk growth per point written, an upper bound: 48 demo entries (13 dense vectors of 384 floats, payloads
+#: of a few kB) take ~3.9 MB with the log, ~80 kB each with the fixed files; measured in bench/faults.py.
 BYTES_PER_POINT = 128 * 1024
+#: File systems that keep files in memory: there, merely reading a hole of a memory-mapped file allocates it,
+#: so the engine's sparse maps (761 MiB apparent for a fresh shard, 3 MiB on disk) take their whole size as the
+#: shard opens and reads them: a 50 MB tmpfs died in `stats`, and a fresh shard took 149 MiB on creation.
+MEMORY_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})
+FRESH_SHARD_BYTES = 761 * MIB  # apparent size of an empty shard (the engine's fixed-size maps)
+
+
+def file_system_type(path: Path) -> str:
+    """The type of the file system holding ``path`` from /proc/mounts ("" where unknown: not Linux)."""
+    try:
+        target = Path(path).resolve()
+        best, kind = "", ""
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                point = parts[1].replace("\\040", " ")
+                if (target == Path(point) or Path(point) in target.parents) and len(point) > len(best):
+                    best, kind = point, parts[2]
+        return kind
+    except OSError:
+        return ""
+
+
+def holes(path: Path) -> int:
+    """Bytes of ``path``'s files that are not allocated yet (apparent size minus blocks)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            total += max(0, st.st_size - getattr(st, "st_blocks", st.st_size // 512) * 512)
+    return total
+
+
+def reserve(directory: Path) -> int:
+    """What the engine may allocate beyond the data it is given: the log's reserve, and on a file system
+    that keeps files in memory every hole of its maps (or a fresh shard's whole size)."""
+    if file_system_type(_existing(directory)) not in MEMORY_FILE_SYSTEMS:
+        return OPEN_RESERVE
+    shard = Path(directory) / "shard"
+    return OPEN_RESERVE + (holes(shard) if shard.is_dir() and any(shard.iterdir()) else FRESH_SHARD_BYTES)
+
+
+def _existing(path: Path) -> Path:
+    path = Path(path)
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def disk_bytes(path: Path) -> int:
@@ -44,21 +95,23 @@ def disk_bytes(path: Path) -> int:
 
 def free_bytes(directory: Path) -> int:
     """Free space on the file system that holds (or will hold) ``directory``."""
-    path = Path(directory)
-    while not path.exists() and path.parent != path:
-        path = path.parent
-    return shutil.disk_usage(path).free
+    return shutil.disk_usage(_existing(directory)).free
 
 
 def require_free(directory: Path, needed: int, doing: str) -> None:
-    """DiskFullError unless at least ``needed`` bytes (plus the log's reserve) are free for ``doing``."""
+    """DiskFullError unless ``needed`` bytes plus the engine's reserve (see ``reserve``) are free for ``doing``."""
     free = free_bytes(directory)
-    if free < needed + OPEN_RESERVE:
-        raise DiskFullError(
-            f"not enough free disk space to {doing}: {free / MIB:.0f} MiB free where about "
-            f"{(needed + OPEN_RESERVE) / MIB:.0f} MiB are needed, on the disk holding the index at {directory}. "
-            "Nothing indexed is lost: free space (or set ANIME_MCP_DATA_DIR to a larger disk), then run it again"
-        )
+    if free >= needed + OPEN_RESERVE:  # the common case decided without walking the shard's files
+        total = needed + reserve(directory)
+        if free >= total:
+            return
+    else:
+        total = needed + OPEN_RESERVE
+    raise DiskFullError(
+        f"not enough free disk space to {doing}: {free / MIB:.0f} MiB free where about {total / MIB:.0f} MiB are "
+        f"needed, on the disk holding the index at {directory}. Nothing indexed is lost: free space (or set "
+        "ANIME_MCP_DATA_DIR to a larger disk), then run it again"
+    )
 
 
 def is_disk_full(exc: BaseException) -> bool:

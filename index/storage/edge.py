@@ -46,7 +46,17 @@ from index.storage.collection import (
     payload_indexes,
     vector_layouts,
 )
-from index.storage.disk_space import OPEN_RESERVE, disk_bytes, disk_full, free_bytes, is_disk_full, require_free
+from index.storage.disk_space import (
+    FRESH_SHARD_BYTES,
+    MEMORY_FILE_SYSTEMS,
+    disk_bytes,
+    disk_full,
+    file_system_type,
+    free_bytes,
+    is_disk_full,
+    require_free,
+    reserve,
+)
 from index.storage.edge_access import EdgeShardAccess
 from index.storage.integrity import INTEGRITY_FILE, REBUILD_ADVICE, Expected, damaged, read_expected, write_expected
 from index.vectors import LEXICAL
@@ -332,14 +342,16 @@ class EdgeStore(EdgeShardAccess):
             shard.close()
 
     def _optimize_needs(self) -> int:
-        """An optimize writes segments anew before it drops the old ones: at most the shard's size again."""
-        return disk_bytes(self._shard_dir / "segments")
+        """An optimize writes segments anew before it drops the old ones: at most the shard's size again (and
+        where files live in memory, a new segment's maps whole)."""
+        fresh = FRESH_SHARD_BYTES if file_system_type(self.directory) in MEMORY_FILE_SYSTEMS else 0
+        return disk_bytes(self._shard_dir / "segments") + fresh
 
     def _room_to_optimize(self) -> bool:
         """Closing on a nearly full disk skips the optimize (searches stay exact scans until the next one)
         rather than fill the disk inside the engine's maps."""
         needs = self._optimize_needs()
-        if free_bytes(self.directory) < needs + OPEN_RESERVE:
+        if free_bytes(self.directory) < needs + reserve(self.directory):
             log.warning("not optimizing %s: too little free disk space (needs ~%d MiB)", self.directory, needs >> 20)
             return False
         return True

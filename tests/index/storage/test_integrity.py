@@ -202,3 +202,15 @@ async def test_lock_and_permissions_never_advise_a_rebuild(tmp_path, monkeypatch
         await EdgeStore(tmp_path / "anime").open(SPEC)
     assert not isinstance(caught.value, IndexDamagedError)
     never_rebuild(caught.value)
+
+
+async def test_a_memory_file_system_needs_room_for_the_whole_maps(tmp_path, monkeypatch):
+    """On tmpfs reading a hole of a mapped file allocates it: a 50 MB tmpfs died in `stats` (SIGBUS)."""
+    await filled(tmp_path / "anime", 20)
+    monkeypatch.setattr(disk_space, "file_system_type", lambda _path: "tmpfs")
+    monkeypatch.setattr(disk_space, "free_bytes", lambda _path: 200 * disk_space.MIB)
+    with pytest.raises(DiskFullError, match="to open the index") as caught:
+        await EdgeStore(tmp_path / "anime").open(SPEC, create=False)
+    never_rebuild(caught.value)
+    with pytest.raises(DiskFullError, match="to create the index"):
+        await EdgeStore(tmp_path / "other").open(SPEC)
