@@ -68,11 +68,8 @@ def register(server: MCPServer) -> None:
             Field(
                 max_length=13,
                 description=(
-                    "Look only at these aspects: story, characters, genre, staff, technical, temporal, streaming, "
-                    "related, "
-                    "franchise, episodes, reviews, identifiers, visual (the picture, described in words). Leave empty "
-                    "for "
-                    "the default blend of story, titles, exact words, genre, characters and staff."
+                    "Look only at these aspects ('visual': the picture, described in words). Leave empty for the "
+                    "default blend of story, titles, exact words, genre, characters and staff."
                 ),
             ),
         ] = None,

@@ -130,7 +130,7 @@ async def test_image_tools_announced_when_image_search_becomes_able(edge_runtime
 
     server = build_server(AppState(loader=slow_loader))
     async with Client(server, mode="legacy", message_handler=on_message) as client:
-        assert client.initialize_result.capabilities.tools.list_changed is True
+        assert client.server_capabilities.tools.list_changed is True
         before = {t.name for t in (await client.list_tools()).tools}
         assert not before & IMAGE_TOOLS
         release.set()
@@ -138,6 +138,25 @@ async def test_image_tools_announced_when_image_search_becomes_able(edge_runtime
             await changed.wait()
         after = {t.name for t in (await client.list_tools()).tools}
     assert IMAGE_TOOLS <= after
+
+
+async def test_image_tools_announced_on_listen_streams(edge_runtime):
+    """2026-07-28: the change reaches a `subscriptions/listen` stream that asked for tool list changes."""
+    release = anyio.Event()
+
+    async def slow_loader():
+        await release.wait()
+        return edge_runtime
+
+    async with Client(build_server(AppState(loader=slow_loader)), mode="auto") as client:
+        assert client.protocol_version == "2026-07-28"
+        assert not {t.name for t in (await client.list_tools()).tools} & IMAGE_TOOLS
+        async with client.listen(tools_list_changed=True) as events:
+            release.set()
+            with anyio.fail_after(60):
+                async for _ in events:
+                    break
+        assert IMAGE_TOOLS <= {t.name for t in (await client.list_tools()).tools}
 
 
 @pytest.mark.parametrize("mode", ERAS)
