@@ -82,9 +82,11 @@ async def calls_phase(base: str, server: psutil.Process, total: int, clients: in
     return samples, errors
 
 
-async def abandon_sessions(base: str, count: int) -> int:
-    """Open ``count`` sessions and walk away: a third make a call, a third open the SSE stream and drop it."""
+async def abandon_sessions(base: str, count: int) -> tuple[int, dict[str, str]]:
+    """Open ``count`` sessions and walk away: a third make a call, a third open the SSE stream and drop it.
+    Returns (how many were refused, the headers of the last one)."""
     refused = 0
+    headers: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=30) as client:
         for i in range(count):
             opened = await client.post(f"{base}/mcp", json=INIT, headers=HEADERS)
@@ -102,7 +104,7 @@ async def abandon_sessions(base: str, count: int) -> int:
                 with anyio.move_on_after(0.05):
                     async with client.stream("GET", f"{base}/mcp", headers={**headers, "accept": "text/event-stream"}):
                         await anyio.sleep(1)  # dropped mid-stream by the timeout
-    return refused
+    return refused, headers
 
 
 async def run(index: Path, calls: int, sessions: int, clients: int) -> dict[str, Any]:
@@ -119,11 +121,13 @@ async def run(index: Path, calls: int, sessions: int, clients: int) -> dict[str,
         soak, errors = await calls_phase(base, server, calls, clients)
         samples += soak
         calls_s = time.monotonic() - started
-        refused = await abandon_sessions(base, sessions)
+        refused, abandoned = await abandon_sessions(base, sessions)
         samples.append(sample(server, f"{sessions} sessions abandoned", calls))
         await anyio.sleep(IDLE_S + 5)
         samples.append(sample(server, f"{IDLE_S + 5} s later (idle sessions ended)", calls))
         async with httpx.AsyncClient(timeout=60) as client:
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            expired = (await client.post(f"{base}/mcp", json=ping, headers=abandoned)).status_code == 404
             headers = await open_session(client, base)
             last = message(await client.post(f"{base}/mcp", json=call(random.Random(0), 1), headers=headers))
             healthy = (await client.get(f"{base}/health")).json().get("status") == "ok"
@@ -136,6 +140,7 @@ async def run(index: Path, calls: int, sessions: int, clients: int) -> dict[str,
         "calls_per_s": round((calls + min(500, calls)) / calls_s, 1),
         "sessions_abandoned": sessions,
         "sessions_refused": refused,
+        "abandoned_session_expired": expired,
         "samples": samples,
         "rss_growth_over_calls_mb": round(rss[-1] - rss[0], 1) if rss else None,
         "rss_after_sessions_ended_vs_warm_mb": round(samples[-1]["rss_mb"] - samples[0]["rss_mb"], 1),
@@ -154,7 +159,8 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"{result['call_errors']} errors; RSS from the first to the last tenth: "
         f"{result['rss_growth_over_calls_mb']:+} MB.",
         f"- {result['sessions_abandoned']:,} sessions opened and abandoned ({result['sessions_refused']} refused); "
-        f"once they idled out, RSS vs warm: {result['rss_after_sessions_ended_vs_warm_mb']:+} MB.",
+        f"the last one answers {'404 (ended by the idle timeout)' if result['abandoned_session_expired'] else 'STILL'} "
+        f"after {IDLE_S + 5} s; RSS then vs warm: {result['rss_after_sessions_ended_vs_warm_mb']:+} MB.",
         f"- Afterwards a new session's call {'succeeds' if result['still_answers'] else 'FAILS'} and /health is ok. "
         f"Total {result['seconds']} s.",
         "",

@@ -165,3 +165,53 @@ def test_bad_setting_value_is_one_line(tmp_path):
     done = run_cli(env, "serve", "--transport", "http", timeout=120)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and lines == [lines[0]] and "ANIME_MCP_PORT" in lines[0], done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_real_index_held_by_another_process_is_served_once_released(tmp_path, tiny_clip, text_model_path):
+    """Row 5 end to end: the index locked (the engine's own lock) while `serve` starts; /health says
+    starting, then ok once the lock is released, with no restart (was: error forever)."""
+    import json
+    import subprocess
+    import sys
+
+    import httpx
+    import qdrant_edge
+
+    from tests.index_fixtures import MAL_FILE
+    from tests.served import ROOT, cli_env, stop_server
+
+    slice_file = tmp_path / "slice.json"
+    slice_file.write_text(json.dumps({"data": json.loads(MAL_FILE.read_text())["data"][:10]}))
+    env = cli_env(tmp_path / "data", tiny_clip, ANIME_MCP_INDEX_RETRY_MAX_SECONDS="1")
+    indexed = run_cli(env, "index", str(slice_file), "--no-images")
+    assert indexed.returncode == 0, indexed.stderr[-2000:]
+    held = qdrant_edge.EdgeShard.load(str(tmp_path / "data" / "anime" / "shard"))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "detail" not in (seen[-1] if seen else {}):
+            try:
+                seen.append(httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json())
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert seen and seen[-1]["status"] == "starting" and "in use by another process" in seen[-1]["detail"], seen
+        held.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            if health.status_code == 200:
+                break
+            time.sleep(0.2)
+        assert health.status_code == 200 and health.json()["entries"] == 10, health.text
+    finally:
+        stop_server(proc)
