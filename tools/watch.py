@@ -293,7 +293,7 @@ def register(server: MCPServer, enrichment: Any = None) -> None:
             if not live.enabled:
                 from enrichment.live import off_message
 
-                message = off_message("Episode times")
+                message = off_message("Looking up episode times")
                 if not season:
                     raise WatchInputError(message)
                 notes.append(message)
