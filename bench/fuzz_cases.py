@@ -155,9 +155,9 @@ def _generate_for(name: str, schema: dict[str, Any], count: int) -> list[tuple[s
 
 
 def encodable(args: Any) -> bool:
-    """Whether ``args`` can travel as JSON text (lone surrogates cannot: a JSON parser refuses them)."""
+    """Whether ``args`` can travel as JSON text (lone surrogates and infinities cannot: JSON has no form for them)."""
     try:
-        json.dumps(args, ensure_ascii=False).encode("utf-8")
+        json.dumps(args, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (UnicodeEncodeError, ValueError):
         return False
     return True

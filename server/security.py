@@ -215,7 +215,8 @@ class SecurityMiddleware:
                     return self.auth.challenge(401, "invalid_token", str(exc)), None
                 return None, None
             except KeysUnavailable as exc:
-                return jsonrpc_error(503, -32000, str(exc), headers={"Retry-After": "10"}), None
+                body = {"error": "temporarily_unavailable", "error_description": str(exc)}  # OAuth's form, like 401s
+                return JSONResponse(body, status_code=503, headers={"Retry-After": "10"}), None
         self.failures.retry_after(address)
         return self.auth.challenge(401, None, "Send 'Authorization: Bearer <token>'."), None
 
