@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO ?= demo/anime_demo.json
 
-.PHONY: setup run index serve lint test bench bench-relevance bench-perf clean
+.PHONY: setup run index serve lint test bench bench-relevance bench-perf bench-fuzz bench-soak clean
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,13 @@ bench-relevance: $(BENCH_INDEX)/.built $(BENCH_CATALOGUE_INDEX)/.built
 
 bench-perf: $(BENCH_INDEX)/.built
 	ANIME_MCP_DATA_DIR=$(BENCH_INDEX) $(PY) -m bench.performance
+
+# Hostile input and long runs over HTTP on 127.0.0.1, each on a copy of $(BENCH_INDEX) (bench/results/fuzz.md, soak.md).
+bench-fuzz: $(BENCH_INDEX)/.built
+	nice -n 10 $(PY) -m bench.fuzz --index $(BENCH_INDEX)
+
+bench-soak: $(BENCH_INDEX)/.built
+	nice -n 10 $(PY) -m bench.soak --index $(BENCH_INDEX)
 
 # The whole catalogue in one step: download the latest anime-offline-database release (the only network use),
 # then index it into the embedded default. Covers are skipped (~40,000 downloads); set CATALOGUE_INDEX_FLAGS=
