@@ -53,7 +53,9 @@ class AnimeServer(MCPServer):
         super().__init__(*args, **kwargs)
         self._image_search = image_search
         self._listed: dict[str, MCPTool] = {}  # name -> the light form, made once per tool
-        self._listers: weakref.WeakSet[Any] = weakref.WeakSet()  # 2025-11-25 sessions that listed tools
+        # 2025-11-25 connections that listed tools while the image tools were hidden, told once when they appear
+        # (weakly held: a closed connection drops out).
+        self._listers: weakref.WeakSet[Any] = weakref.WeakSet()
         low = self._lowlevel_server
         initialization_options = low.create_initialization_options
 
@@ -66,8 +68,9 @@ class AnimeServer(MCPServer):
         low.create_initialization_options = with_tools_changed  # type: ignore[method-assign]
 
     async def _handle_list_tools(self, ctx: Any, params: Any) -> ListToolsResult:
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            self._listers.add(ctx.session)
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and not self._image_search():
+            # ctx.session is made per request; the connection under it is what lasts (the SDK names it only privately)
+            self._listers.add(ctx.session._connection)
         return await super()._handle_list_tools(ctx, params)
 
     async def list_tools(self) -> list[MCPTool]:
@@ -84,9 +87,10 @@ class AnimeServer(MCPServer):
     async def announce_tools_changed(self) -> None:
         """Tell clients the tool list changed: listen streams (2026-07-28) and sessions that listed (2025-11-25)."""
         await self._subscriptions.publish(ToolsListChanged())
-        for session in list(self._listers):
+        listers, self._listers = list(self._listers), weakref.WeakSet()
+        for connection in listers:
             try:
-                await session.send_tool_list_changed()
+                await connection.send_tool_list_changed()
             except Exception as exc:  # a session that went away must not stop the others hearing it
                 log.debug("tools/list_changed not delivered: %s", exc)
 
