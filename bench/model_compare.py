@@ -11,6 +11,7 @@ Why: the CPU default must be chosen by relevance and by cost together. Two parts
 * ``table``: the families of two `bench.relevance` runs (relevance.json of each model's index) side by side.
 
     .venv/bin/python -m bench.model_compare speed [--sample 40]
+    .venv/bin/python -m bench.model_compare queries [--queries 100 --rounds 3]
     .venv/bin/python -m bench.model_compare table MINILM_JSON E5_JSON
 Writes bench/results/model-compare.md and model-compare-speed.json.
 """
@@ -70,6 +71,9 @@ def one(profile: str, sample: int, n_queries: int) -> dict[str, Any]:
     for e in picked:
         for name, text in vector_texts(e).items():
             by_vector.setdefault(name, []).append(text)
+    w, c = time.perf_counter(), cpu_s()
+    module.embed_documents(["a first document"])  # loads the document path (torch for MiniLM): not per-text cost
+    document_load = {"wall_s": round(time.perf_counter() - w, 2), "cpu_s": round(cpu_s() - c, 2)}
     docs: dict[str, dict[str, float]] = {}
     for name, texts in by_vector.items():
         w, c = time.perf_counter(), cpu_s()
@@ -85,6 +89,7 @@ def one(profile: str, sample: int, n_queries: int) -> dict[str, Any]:
         "query_p90_ms": round(statistics.quantiles(times, n=10)[-1], 1),
         "sample_entries": len(picked),
         "demo_entries": len(entries),
+        "document_model_load": document_load,
         "documents": docs,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_average": os.getloadavg()[0],
@@ -123,6 +128,35 @@ def speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def query_latency(args: argparse.Namespace) -> int:
+    """Query encoding of both models in one process, alternating query by query (load lands on both alike)."""
+    from index.embedding.module import EmbeddingModule
+    from index.settings import EmbeddingSettings
+
+    modules = {p: EmbeddingModule(EmbeddingSettings(profile=p, device="cpu", image_enabled=False)) for p in PROFILES}
+    times: dict[str, list[float]] = {p: [] for p in PROFILES}
+    texts = queries(args.queries)
+    for p in PROFILES:
+        modules[p].embed_queries(texts[:2])  # warm
+    for i, q in enumerate(texts * args.rounds):
+        for p in PROFILES if i % 2 == 0 else PROFILES[::-1]:
+            t = time.perf_counter()
+            modules[p].embed_queries([q])
+            times[p].append((time.perf_counter() - t) * 1000)
+    out = {
+        p: {
+            "query_runtime": modules[p].query_runtime,
+            "p50_ms": round(statistics.median(v), 2),
+            "p90_ms": round(statistics.quantiles(v, n=10)[-1], 2),
+        }
+        for p, v in times.items()
+    }
+    out["load_average"] = os.getloadavg()[0]  # type: ignore[assignment]
+    print(json.dumps(out))
+    (RESULTS / "model-compare-queries.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return 0
+
+
 def table(args: argparse.Namespace) -> int:
     from bench.relevance_families import FAMILIES
 
@@ -152,6 +186,9 @@ def main() -> int:
     s = sub.add_parser("speed")
     s.add_argument("--sample", type=int, default=40, help="demo entries embedded per model")
     s.add_argument("--queries", type=int, default=60)
+    q = sub.add_parser("queries")
+    q.add_argument("--queries", type=int, default=100)
+    q.add_argument("--rounds", type=int, default=3)
     t = sub.add_parser("table")
     t.add_argument("minilm", type=Path)
     t.add_argument("e5", type=Path)
@@ -163,7 +200,7 @@ def main() -> int:
     if args.cmd == "_one":
         print(json.dumps(one(args.profile, args.sample, args.queries)))
         return 0
-    return speed(args) if args.cmd == "speed" else table(args)
+    return {"speed": speed, "queries": query_latency, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":
