@@ -29,6 +29,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import anyio  # noqa: E402
+
+from index.errors import UserFacingError  # noqa: E402
+from index.storage import disk_space  # noqa: E402
+from index.storage.base import StoreError  # noqa: E402
+from index.storage.check import spec_of  # noqa: E402
+from index.storage.disk_space import disk_bytes  # noqa: E402
+from index.storage.edge import EdgeStore  # noqa: E402
+
 DEMO = ROOT / "demo" / "anime_demo.json"
 RESULTS = ROOT / "bench" / "results"
 TIMEOUT = 240  # seconds for one probe or command before it counts as a hang
@@ -48,15 +58,23 @@ TRUNCATED = [
 ]
 
 
+NOTES = [
+    "Notes:",
+    "- The id tracker of a 48-entry index is rebuilt from the engine's log, so that case opens whole; on a",
+    "  larger index (the issue's 1,528 entries, 56 left) it is caught by the count recorded with every write:",
+    "  tests/index/storage/test_integrity.py truncates it under 1,536 points.",
+    "- The first run of this script found a crash the unit tests could not: on a 150 MB tmpfs, opening a copied",
+    "  index with 68 MB free was a SIGBUS (tmpfs allocates a hole of a memory-mapped file when it is merely read;",
+    "  a fresh shard is 761 MiB of such maps, 149 MiB allocated right after creating it on tmpfs). Opening,",
+    "  writing and optimizing on tmpfs/ramfs now need room for the shard's holes; ext4 keeps a 64 MiB reserve.",
+]
+
+
 # ----------------------------------------------------------------------------------------- probes (child side)
 
 
 async def _probe(data_dir: Path, hold: float) -> dict:
     """Open the index as the server does, read every point; or hold it open ``hold`` seconds."""
-    from index.errors import UserFacingError
-    from index.storage.base import StoreError
-    from index.storage.check import spec_of
-    from index.storage.edge import EdgeStore
 
     store = EdgeStore(data_dir / "anime")
     try:
@@ -85,11 +103,7 @@ async def _probe(data_dir: Path, hold: float) -> dict:
 
 
 def probe_main(args: argparse.Namespace) -> None:
-    import anyio
-
     if args.simulate_full:  # no file system to fill: free space reported as none
-        from index.storage import disk_space
-
         disk_space.free_bytes = lambda _path: 0  # type: ignore[assignment]  # the simulation itself
     print(json.dumps(anyio.run(_probe, Path(args.probe), args.hold)), flush=True)
 
@@ -152,10 +166,12 @@ def write_slice(path: Path, start: int, n: int) -> None:
 
 
 class Tally:
-    def __init__(self) -> None:
+    def __init__(self, work: Path) -> None:
         self.rows: list[dict] = []
+        self.work = str(work)
 
     def add(self, group: str, case: str, verdict: str, detail: str, **numbers) -> None:
+        detail = detail.replace(self.work, "<tmp>")
         row = {"group": group, "case": case, "verdict": verdict, "detail": detail[:220], **numbers}
         self.rows.append(row)
         print(f"[{verdict:>7}] {group}: {case}: {detail[:160]}", flush=True)
@@ -312,7 +328,10 @@ def full_disk_case(base: Path, work: Path, whole: int, extra: Path, tally: Tally
         check = run(cli("check", "--data-dir", str(target)), target)
         lost = max(0, whole - after.get("count", 0))
         good = lost == 0 and check["rc"] == 0 and after.get("read") == after.get("count")
-        detail = f"{json.dumps(after)}; check rc {check['rc']} {check['stdout'][:80]}"
+        per_entry = disk_bytes(target) / max(1, after.get("count", 1)) / 1024
+        detail = (
+            f"{json.dumps(after)}; check rc {check['rc']}; {per_entry:.0f} kB on disk per entry {check['stdout'][:80]}"
+        )
         tally.add(group, "open and check once space is back", "ok" if good else "wrong", detail, lost=lost)
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
@@ -330,17 +349,20 @@ def full_disk_case(base: Path, work: Path, whole: int, extra: Path, tally: Tally
         subprocess.run(["umount", str(memory)], capture_output=True)
 
 
-def kill_case(work: Path, data: Path, entries: int, after_s: float, tally: Tally) -> None:
-    target = work / f"killed-{after_s:g}"
+def kill_case(work: Path, data: Path, entries: int, written: int, tally: Tally) -> None:
+    """kill -9 once at least ``written`` entries are recorded as written, then open, resume and check."""
+    target = work / f"killed-{written}"
     argv = cli("index", str(data), "--data-dir", str(target), "--batch-size", "8", "--no-images")
     proc = subprocess.Popen(argv, cwd=ROOT, env=env_for(target), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + TIMEOUT
     record = target / "anime" / "integrity.json"
-    while time.monotonic() < deadline and proc.poll() is None:  # wait for the first written batch, then a while
-        if record.exists() and json.loads(record.read_text() or "{}").get("points_max", 0) > 0:
-            break
-        time.sleep(0.2)
-    time.sleep(after_s)
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if json.loads(record.read_text()).get("points_max", 0) >= written:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
     finished_before = proc.poll() is not None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -350,14 +372,14 @@ def kill_case(work: Path, data: Path, entries: int, after_s: float, tally: Tally
         verdict, detail = judge_refusal(mid, damage=False)
         tally.add(
             "kill -9",
-            f"open after a kill {after_s:g}s into writing",
+            f"open after a kill once {written} were written",
             "wrong" if verdict == "ok" else verdict,
             f"refused: {detail}",
         )
     else:
         tally.add(
             "kill -9",
-            f"open after a kill {after_s:g}s into writing",
+            f"open after a kill once {written} were written",
             "ok",
             f"{p['count']} of {entries} written{' (run had finished)' if finished_before else ''}",
         )
@@ -403,6 +425,7 @@ def report(tally: Tally, args: argparse.Namespace, seconds: float) -> None:
     for r in tally.rows:
         detail = r["detail"].replace("|", "/").replace("\n", " ")
         lines.append(f"| {r['group']} | `{r['case']}` | {r['verdict']} | {detail} |")
+    lines += ["", *NOTES]
     (RESULTS / "faults.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(json.dumps(totals))
 
@@ -418,9 +441,9 @@ def main() -> None:
         probe_main(args)
         return
     started = time.perf_counter()
-    tally = Tally()
     with tempfile.TemporaryDirectory(prefix="anime-faults-") as tmp:
         work = Path(tmp)
+        tally = Tally(work)
         data, extra = work / "slice.json", work / "more.json"
         write_slice(data, 0, args.entries)
         write_slice(extra, args.entries, 4 * args.entries)
@@ -432,8 +455,8 @@ def main() -> None:
         truncation_cases(base, work, whole, tally)
         lock_case(base, work, whole, tally)
         full_disk_case(base, work, whole, extra, tally)
-        for after_s in (0.0, 1.5):
-            kill_case(work, data, args.entries, after_s, tally)
+        for written in (1, args.entries // 2):
+            kill_case(work, data, args.entries, written, tally)
     report(tally, args, time.perf_counter() - started)
 
 

@@ -22,8 +22,8 @@ MIB = 1024 * 1024
 #: A write-ahead log segment is a 32 MiB sparse map, and opening the shard may start a new one; twice that
 #: covers the open and the log's growth through the first writes.
 OPEN_RESERVE = 64 * MIB
-#: Disk growth per point written, an upper bound: 48 demo entries (13 dense vectors of 384 floats, payloads
-#: of a few kB) take ~3.9 MB with the log, ~80 kB each with the fixed files; measured in bench/faults.py.
+#: Disk growth per point written, an upper bound: 176 demo entries (13 dense vectors of 384 floats, payloads of a
+#: few kB) took 46 kB each on ext4, log and fixed files included (bench/faults.py); long texts take more.
 BYTES_PER_POINT = 128 * 1024
 #: File systems that keep files in memory: there, merely reading a hole of a memory-mapped file allocates it,
 #: so the engine's sparse maps (761 MiB apparent for a fresh shard, 3 MiB on disk) take their whole size as the
