@@ -92,6 +92,11 @@ class LiveApis:
         if not self.enabled:
             raise LiveApiError(off_message(what))
 
+    @staticmethod
+    def off_message(what: str) -> str:
+        """The line a tool answers with while live calls are off."""
+        return off_message(what)
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()

@@ -18,6 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from enrichment.ids import extract_ids
 from index.errors import UserFacingError
 from index.search.filters import SearchFilters
 from index.search.watch_order import WatchOrder
@@ -206,8 +207,6 @@ def register(server: MCPServer, enrichment: Any = None) -> None:
         region: Annotated[str | None, Field(max_length=40, description="Country or language, e.g. 'US'.")] = None,
     ) -> Annotated[CallToolResult, WhereToWatch]:
         """Streaming links (site, region, subs/dubs, free) from the index and, when allowed, AniList and Kitsu."""
-        from enrichment.ids import extract_ids
-
         rt = await runtime(ctx)
         entry = (await rt.engine.get_entry(anime)).model_dump(mode="json", by_alias=True)
         links = [
@@ -236,11 +235,9 @@ def register(server: MCPServer, enrichment: Any = None) -> None:
                     have.add((w.site.lower(), w.url))
                     links.append(Link(**{k: getattr(w, k) for k in Link.model_fields}))
         elif not links:
-            from enrichment.live import off_message
-
             raise WatchInputError(
                 f"The index has no streaming links for {display_title(entry)}; "
-                + off_message("asking the streaming sites")
+                + live.off_message("asking the streaming sites")
             )
         else:
             note = "From the index only (live lookups are off on this server)."
@@ -291,15 +288,11 @@ def register(server: MCPServer, enrichment: Any = None) -> None:
         if anime or day:
             live = live_apis(ctx)
             if not live.enabled:
-                from enrichment.live import off_message
-
-                message = off_message("Looking up episode times")
+                message = live.off_message("Looking up episode times")
                 if not season:
                     raise WatchInputError(message)
                 notes.append(message)
             elif anime:
-                from enrichment.ids import extract_ids
-
                 entry = (await rt.engine.get_entry(anime)).model_dump(mode="json", by_alias=True)
                 ids = extract_ids(entry.get("sources") or [])
                 mal = int(ids["mal"]) if ids.get("mal", "").isdigit() else None

@@ -39,6 +39,7 @@ def live_apis(ctx: Context) -> LiveApis:
     server = ctx.mcp_server
     client = _CLIENTS.get(server)
     if client is None:
+        # httpx clients, throttles and the cache: only once a live tool is called, never on the serve path
         from enrichment.live import LiveApis
         from enrichment.settings import EnrichmentSettings
 
