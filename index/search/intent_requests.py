@@ -43,6 +43,8 @@ KIND_TYPES: dict[str, str | None] = {
     "anime movies": "MOVIE",
     "anime films": "MOVIE",
     "cartoons": None,
+    "something": None,
+    "anything": None,
     "ones": None,
     "titles": None,
 }

@@ -109,6 +109,7 @@ def test_wrappers_are_read_as_families_of_phrasing(query, core, wrapper):
         ),
         ("recommend me something like Haikyuu but about basketball", "Haikyuu", "basketball"),
         ("similar to Death Note, but where the hero leads a rebellion", "Death Note", "the hero leads a rebellion"),
+        ("is there anything like Haikyuu but about basketball", "Haikyuu", "basketball"),
     ],
 )
 def test_like_x_but_y_takes_x_as_a_reference(query, like, core):
