@@ -107,8 +107,13 @@ async def abandon_sessions(base: str, count: int) -> tuple[int, dict[str, str]]:
     return refused, headers
 
 
-async def run(index: Path, calls: int, sessions: int, clients: int) -> dict[str, Any]:
+#: --no-caches: the query and result caches off, so memory growth from them is told apart from a leak.
+NO_CACHES = {"ANIME_MCP_QUERY_CACHE_ENABLED": "false", "ANIME_MCP_RESULT_CACHE_ENABLED": "false"}
+
+
+async def run(index: Path, calls: int, sessions: int, clients: int, extra: dict[str, str]) -> dict[str, Any]:
     env = {
+        **extra,
         "ANIME_MCP_RATE_LIMIT_PER_MINUTE": "0",
         "ANIME_MCP_SESSION_IDLE_TIMEOUT": str(IDLE_S),
         "ANIME_MCP_MAX_SESSIONS_PER_CLIENT": str(sessions + 100),  # every loopback client shares one address
@@ -177,12 +182,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=2_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--index", type=Path, default=ROOT / ".bench-index")
+    parser.add_argument("--no-caches", action="store_true", help="query and result caches off (soak-no-caches.md)")
     args = parser.parse_args()
-    result = anyio.run(run, args.index, args.calls, args.sessions, args.clients)
+    result = anyio.run(run, args.index, args.calls, args.sessions, args.clients, NO_CACHES if args.no_caches else {})
     command = f".venv/bin/python -m bench.soak --calls {args.calls} --sessions {args.sessions}"
+    name = "soak-no-caches" if args.no_caches else "soak"
+    if args.no_caches:
+        command += " --no-caches"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "soak.json").write_text(json.dumps(result, indent=1) + "\n")
-    (RESULTS / "soak.md").write_text(markdown(result, command))
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(result, command))
     print(markdown(result, command))
 
 
