@@ -54,7 +54,7 @@ async def test_the_movie_where_prefers_films(client):
 async def test_like_x_but_y_searches_y_and_names_x_as_a_reference(client):
     data = await search(client, "looking for something like Cowboy Bebop but with samurai in old Japan and hip hop")
     read = data["interpreted_as"]
-    assert read["like"] == "Cowboy Bebop" and read["text"] == "samurai in old Japan and hip hop"
+    assert read["like"] == "Cowboy Bebop" and "samurai" in read["text"] and "bebop" not in read["text"].lower()
     ids = [h["id"] for h in data["results"]]
     assert "mal-205" in ids[:3] and "mal-1" not in ids[:3]  # Samurai Champloo, not Cowboy Bebop itself
 
