@@ -143,7 +143,6 @@ class SearchPage(BaseModel):
     )
 
 
-
 class FacetValue(BaseModel):
     value: str | int | float | bool
     count: int
