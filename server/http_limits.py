@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import anyio
+from pydantic_core import from_json
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope
@@ -105,8 +106,6 @@ def replay(messages: list[Message], receive: Receive) -> Receive:
 def parse_messages(body: bytes) -> tuple[list[Any] | None, str | None]:
     """(the JSON-RPC messages of a body, a batch being a list; None and why when it is not JSON). Nesting
     deeper than pydantic's limit is "not JSON" here, as it is for the SDK: a parse error, not a crash."""
-    from pydantic_core import from_json
-
     try:
         parsed = from_json(body)
     except ValueError as exc:
