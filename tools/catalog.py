@@ -47,7 +47,7 @@ def register(server: MCPServer) -> None:
     @tool_errors
     async def get_anime(anime: AnimeRef, ctx: Context) -> Annotated[CallToolResult, AnimeEntry]:
         """Everything the database knows about one anime: titles, synopsis, genres, staff, characters,
-        episodes, statistics, images and source links. Exact id, exact title, or a close title."""
+        episodes, statistics, images and source links. Takes an id or the name people use ("Evangelion", "Totoro")."""
         rt = await runtime(ctx)
         found = await rt.engine.find_anime(anime)  # the note says which entry a name was read as, and the others
         entry = found.entry

@@ -18,7 +18,11 @@ from tools.watch_live import FromList, taste
 
 AnimeRef = Annotated[
     str,
-    Field(min_length=1, max_length=300, description="An anime id (e.g. 'mal-1') or its title (e.g. 'Cowboy Bebop')."),
+    Field(
+        min_length=1,
+        max_length=300,
+        description="An anime id ('mal-1') or a name as people say it ('Evangelion', 'Spirited Away').",
+    ),
 ]
 # "overall" (the blend) plus every aspect the index defines (index/vectors.py), in its order; written out for the type
 # checker and the tool schema, and checked against Aspect at import.
