@@ -5,8 +5,11 @@ Data for index/search/intent.py, kept apart so the grammar reads as code and the
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
+
+from index.storage.lexical import CJK_RUN
 
 SortWish = Literal["score", "popularity", "hidden_gems"]
 
@@ -234,3 +237,15 @@ STUDIO_NICKNAMES: dict[str, str] = {
 # A studio's short name counts only next to one of these words (or in a wish list): "bones" in a
 # description of a skeleton is not the studio Bones.
 STUDIO_CONTEXT = {"by", "from", "studio", "anime", "films", "movies", "film", "movie", "shows", "works", "made"}
+
+
+# Japanese words are mostly two characters long (kanji compounds); katakana loanwords run longer.
+CJK_CHARS_PER_WORD = 2
+
+
+def query_words(text: str) -> int:
+    """How many words a query has. Japanese and Chinese put no spaces between words, so ``split()`` would read a
+    whole Japanese plot description as one word, a short title-like query; a run of those characters counts one
+    word per two characters instead."""
+    runs = CJK_RUN.findall(text)
+    return len(CJK_RUN.sub(" ", text).split()) + sum(math.ceil(len(run) / CJK_CHARS_PER_WORD) for run in runs)

@@ -16,6 +16,7 @@ from qdrant_client import models
 from index.embedding.module import EmbeddingModule
 from index.search.inputs import SearchInputError
 from index.search.intent import WISH_LIST_MAX_WORDS
+from index.search.intent_words import query_words
 from index.search.known_values import KnownValues
 from index.search.queries import Leg
 from index.search.tuning import SearchSettings
@@ -50,7 +51,7 @@ async def text_legs(
         if any(a is not Aspect.VISUAL for a in chosen) and settings.aspect_lexical_weight > 0:
             # exact words (a director's or a character's name) beat a pooled vector of a long cast list
             weights[LEXICAL] = settings.aspect_lexical_weight
-    elif settings.description_weights and len(query.split()) > WISH_LIST_MAX_WORDS:
+    elif settings.description_weights and query_words(query) > WISH_LIST_MAX_WORDS:
         weights = dict(settings.description_weights)
         if settings.vague_weights and known is not None:
             sparse = lexical_query(query)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from index.search.filters import SearchFilters
 from index.search.inputs import SearchInputError, check_page, check_query
 from index.search.intent import WISH_LIST_MAX_WORDS
+from index.search.intent_words import query_words
 from index.search.legs import image_vector, text_legs
 from index.search.pages import run_fused
 from index.search.parts import EngineParts
@@ -44,6 +45,6 @@ async def search_multimodal(
     legs = await text_legs(parts.embedder, settings, query, None, scale=text_weight)
     legs.append(Leg(IMAGE, await image_vector(parts.embedder, parts.image_fetcher, image), 1.0 - text_weight))
     legs = [leg for leg in legs if leg.weight > 0]
-    priors = prior_factor(settings, len(query.split()) <= WISH_LIST_MAX_WORDS) if text_weight > 0 else []
+    priors = prior_factor(settings, query_words(query) <= WISH_LIST_MAX_WORDS) if text_weight > 0 else []
     formula = ranking_formula(settings, priors=priors) if priors else None
     return await run_fused(parts.store, settings, legs, qfilter, limit, offset, formula=formula)

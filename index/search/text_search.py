@@ -14,6 +14,7 @@ from typing import Any
 from index.search.filters import SearchFilters
 from index.search.inputs import SearchInputError, check_page, check_query
 from index.search.intent import WISH_LIST_MAX_WORDS, QueryReading, Vocabulary, merge_filters, read_query
+from index.search.intent_words import query_words
 from index.search.legs import text_legs
 from index.search.pages import run_fused, run_ordered
 from index.search.parts import EngineParts
@@ -99,7 +100,7 @@ async def _search_read(
         else:
             titles = await parts.resolver.title_matches(text, fuzzy_cutoff=cutoff)
     said = reading.core if reading is not None and reading.core else query  # the query without a request's wrapper
-    priors = prior_factor(settings, len(said.split()) <= WISH_LIST_MAX_WORDS) if not aspects else []
+    priors = prior_factor(settings, query_words(said) <= WISH_LIST_MAX_WORDS) if not aspects else []
     wishes = reading_terms(settings, reading, vocab.max_year)
     if reading is not None and text:
         wishes += people_terms(settings, text)

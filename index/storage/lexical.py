@@ -27,7 +27,8 @@ from qdrant_edge import Bm25, Bm25Config, TokenizerType
 LEXICAL_SIGNATURE = "bm25:multilingual+cjk-runs:english:fold:romaji-long-vowels:k1.2:b0.75:avg256:v2"
 K1, B, AVG_LEN = 1.2, 0.75, 256.0
 
-_CJK_RUN = re.compile(
+# Japanese, Chinese and Korean scripts (kana, kanji, hangul, half-width katakana): written without spaces
+CJK_RUN = re.compile(
     "[\u1100-\u11ff\u3040-\u30ff\u3131-\u318e\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]+"
 )
 
@@ -59,10 +60,10 @@ def fold_romaji(text: str) -> str:
 
 
 def _parts(text: str) -> list[str]:
-    runs = _CJK_RUN.findall(text)
+    runs = CJK_RUN.findall(text)
     if not runs:
         return [fold_romaji(text)]
-    return [fold_romaji(_CJK_RUN.sub(" ", text)), *runs]
+    return [fold_romaji(CJK_RUN.sub(" ", text)), *runs]
 
 
 def term_counts(text: str) -> dict[int, int]:
