@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from index.schema import AnimeEntry
+from index.schema import AnimeEntry, AnimeType
 from index.search.browse import FACET_KEYS, SortBy
 from index.search.results import BrowsePage, DatabaseStats
 from tools.common import READ_ONLY, render_hits, runtime, structured, tool_errors
@@ -22,14 +22,16 @@ def render_entry(entry: AnimeEntry) -> str:
     lines = [f"{entry.title} [id {entry.id}]"]
     if entry.title_english and entry.title_english != entry.title:
         lines.append(f"English title: {entry.title_english}")
-    facts = [entry.type.value, entry.status.value]
+    # a modern catalogue entry may have no known type or status: say nothing rather than "UNKNOWN"
+    facts = [e.value for e in (entry.type, entry.status) if e.value != AnimeType.UNKNOWN.value]
     if entry.year:
         facts.append(f"{entry.season.value.title() + ' ' if entry.season else ''}{entry.year}")
     if entry.episodes:
         facts.append(f"{entry.episodes} episodes")
     if entry.mal_score() is not None:
         facts.append(f"MAL score {entry.mal_score():.2f}")
-    lines.append(", ".join(facts))
+    if facts:
+        lines.append(", ".join(facts))
     if entry.genres:
         lines.append("Genres: " + ", ".join(entry.genres))
     if entry.studios:
