@@ -35,6 +35,8 @@ from typing import Any
 
 import psutil
 
+from index.storage.disk_space import disk_bytes
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
@@ -50,10 +52,6 @@ FILTERS = [
 ESTIMATE_ENTRIES = 40_000
 # Query and result caches off while serving: repeated queries must measure search, not a cache hit.
 NO_CACHES = {"ANIME_MCP_QUERY_CACHE_ENABLED": "false", "ANIME_MCP_RESULT_CACHE_ENABLED": "false"}
-
-
-def disk_bytes(path: Path) -> int:
-    return sum(p.stat().st_blocks * 512 for p in path.rglob("*") if p.is_file())
 
 
 def index_file(file: Path, data_dir: Path) -> dict[str, Any]:

@@ -38,24 +38,13 @@ from index.ingest import Ingestor  # noqa: E402
 from index.runtime import open_runtime  # noqa: E402
 from index.search.filters import SearchFilters  # noqa: E402
 from index.settings import ImageFetchSettings, StorageSettings  # noqa: E402
+from index.storage.disk_space import disk_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
 
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def disk_bytes(path: Path) -> int:
-    """Blocks actually used (st_blocks), not apparent size: the mmap files are sparse."""
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
-            except OSError:
-                pass
-    return total
 
 
 def pictures(n: int, seed: int = 0) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from index.storage.base import DiskFullError
@@ -50,17 +51,25 @@ def file_system_type(path: Path) -> str:
         return ""
 
 
-def holes(path: Path) -> int:
-    """Bytes of ``path``'s files that are not allocated yet (apparent size minus blocks)."""
-    total = 0
+def _file_stats(path: Path) -> Iterator[os.stat_result]:
+    """The stat of every file under ``path`` (one that vanishes meanwhile is skipped)."""
     for root, _dirs, files in os.walk(path):
         for name in files:
             try:
-                st = os.stat(os.path.join(root, name))
+                yield os.stat(os.path.join(root, name))
             except OSError:
                 continue
-            total += max(0, st.st_size - getattr(st, "st_blocks", st.st_size // 512) * 512)
-    return total
+
+
+def _allocated(st: os.stat_result) -> int:
+    """Bytes the file system gave the file (its size where st_blocks is unknown: not POSIX)."""
+    blocks = getattr(st, "st_blocks", None)
+    return blocks * 512 if blocks is not None else st.st_size
+
+
+def holes(path: Path) -> int:
+    """Bytes of ``path``'s files that are not allocated yet (apparent size minus blocks)."""
+    return sum(max(0, st.st_size - _allocated(st)) for st in _file_stats(path))
 
 
 def reserve(directory: Path) -> int:
@@ -81,16 +90,7 @@ def _existing(path: Path) -> Path:
 
 def disk_bytes(path: Path) -> int:
     """Blocks actually used under ``path`` (the engine's files are sparse: their sizes say little)."""
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.stat(os.path.join(root, name))
-            except OSError:
-                continue
-            blocks = getattr(st, "st_blocks", None)
-            total += blocks * 512 if blocks is not None else st.st_size
-    return total
+    return sum(_allocated(st) for st in _file_stats(path))
 
 
 def free_bytes(directory: Path) -> int:
