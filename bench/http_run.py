@@ -35,6 +35,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_http(env: dict[str, str], port: int, ready_within: float = 180.0) -> subprocess.Popen:
+    """`anime-mcp serve --transport http` on loopback ``port`` with ``env``, returned once /health says ok; a server
+    that exits or stays unhealthy is a RuntimeError (and is killed)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + ready_within
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"HTTP server exited: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"HTTP server did not become healthy in {ready_within:.0f} s")
+
+
 @contextmanager
 def server_on_copy(index: Path, **env: str) -> Iterator[tuple[str, psutil.Process]]:
     """(base URL, server process) of a server on a sparse copy of ``index`` (the original stays untouched
@@ -47,29 +72,9 @@ def server_on_copy(index: Path, **env: str) -> Iterator[tuple[str, psutil.Proces
         data = copy_index(index, Path(tmp) / "data")
         port = free_port()
         environment = {**os.environ, "ANIME_MCP_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", **env}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
+        proc = start_http(environment, port, ready_within=300)
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not become healthy in 300 s")
-                time.sleep(0.3)
-            yield base, psutil.Process(proc.pid)
+            yield f"http://127.0.0.1:{port}", psutil.Process(proc.pid)
         finally:
             proc.terminate()
             try:

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,12 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 from mcp import Client, StdioServerParameters
 
 from bench.cold_start import CACHES_OFF, cached_vs_uncached, cold_start, copy_index
 from bench.cold_start import render as render_startup
+from bench.http_run import free_port, start_http
 from bench.load_test import mix_call
 from bench.perf_latency import cases, image_search_error, interleaved
 from bench.search_bench import pictures
@@ -63,38 +62,9 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def search_ok(result: Any) -> None:
     if result.is_error or not (result.structured_content or {}).get("results"):
         raise RuntimeError(f"search_anime failed: {result.content}")
-
-
-def start_http(env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--transport", "http", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"HTTP server exited: {proc.stderr.read()[-2000:]}")
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("HTTP server did not become healthy in 180 s")
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
