@@ -22,17 +22,11 @@ from server.app import build_server
 from server.settings import ServerSettings
 from server.state import AppState
 from server.transports import UnsafeBindError, check_auth, check_bind, http_app
+from tests.server.http_harness import INIT, MCP_HEADERS, rpc
 
 pytestmark = pytest.mark.anyio
 RESOURCE = "http://127.0.0.1:8000/mcp"
 STATIC = "static-token-for-oauth-tests-0123456789"
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
-}
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 class Issuer:
@@ -160,15 +154,6 @@ def bearer(token: str) -> dict[str, str]:
     return {**MCP_HEADERS, "authorization": f"Bearer {token}"}
 
 
-def parse(response: httpx.Response) -> dict:
-    if response.headers.get("content-type", "").startswith("application/json"):
-        return response.json()
-    for line in response.text.splitlines():
-        if line.startswith("data:") and line[5:].strip():
-            return json.loads(line[5:])
-    raise AssertionError(f"no JSON-RPC message in {response.text[:300]!r}")
-
-
 async def open_session(client: httpx.AsyncClient, headers: dict) -> dict:
     r = await client.post("/mcp", json=INIT, headers=headers)
     assert r.status_code == 200, r.text
@@ -200,7 +185,7 @@ async def test_metadata_and_401_challenge(issuer):
 async def test_good_token_searches(issuer, edge_runtime):
     async with served(oauth_settings(issuer), runtime=edge_runtime) as client:
         h = await open_session(client, bearer(issuer.token()))
-        reply = parse(await client.post("/mcp", json=call("search_anime", {"query": "pirates", "limit": 3}), headers=h))
+        reply = rpc(await client.post("/mcp", json=call("search_anime", {"query": "pirates", "limit": 3}), headers=h))
         assert reply["result"]["structuredContent"]["results"], reply
 
 
@@ -247,7 +232,7 @@ async def test_missing_scope_gets_403_naming_it(issuer):
         assert "anime:read" in r.json()["error_description"]
         assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
         assert 'scope="anime:read"' in r.headers["www-authenticate"]
-        listed = parse(await client.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers=h))
+        listed = rpc(await client.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers=h))
         assert any(t["name"] == "search_anime" for t in listed["result"]["tools"])
 
 
@@ -259,7 +244,7 @@ async def test_admin_tools_need_admin_scope(issuer, fake, tmp_path):
         assert r.status_code == 403 and "anime:admin" in r.json()["error_description"]
         assert 'scope="anime:read anime:admin"' in r.headers["www-authenticate"]
         admin = await open_session(client, bearer(issuer.token(scope="anime:read anime:admin", sub="admin-1")))
-        reply = parse(await client.post("/mcp", json=call("enrichment_status", {"job_id": "abc"}), headers=admin))
+        reply = rpc(await client.post("/mcp", json=call("enrichment_status", {"job_id": "abc"}), headers=admin))
         assert reply["result"]["isError"] and "no enrichment job" in reply["result"]["content"][0]["text"]
 
 

@@ -19,6 +19,7 @@ from server.limits import ExpensiveCalls
 from server.settings import ServerSettings
 from server.state import AppState
 from server.transports import UnsafeBindError, check_bind, http_app
+from tests.server.http_harness import MCP_HEADERS, rpc
 
 pytestmark = pytest.mark.anyio
 TOKEN = "s3cret-token-for-tests-0123456789"
@@ -28,7 +29,6 @@ INIT = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 def settings(**kw) -> ServerSettings:
@@ -52,15 +52,6 @@ async def served(edge_runtime, loader=None, enrichment=None, **kw):
             yield client
 
 
-def sse_json(response: httpx.Response) -> dict:
-    if response.headers.get("content-type", "").startswith("application/json"):
-        return response.json()
-    for line in response.text.splitlines():
-        if line.startswith("data:") and line[5:].strip():
-            return json.loads(line[5:])
-    raise AssertionError(f"no JSON-RPC message in {response.text[:300]!r}")
-
-
 async def session(client: httpx.AsyncClient, headers: dict) -> dict:
     r = await client.post("/mcp", json=INIT, headers={**MCP_HEADERS, **headers})
     assert r.status_code == 200, r.text
@@ -77,7 +68,7 @@ async def call_tool(client, headers, name, args, id_=2) -> dict:
         headers=headers,
     )
     assert r.status_code == 200, r.text
-    return sse_json(r)
+    return rpc(r)
 
 
 async def test_tokens_required_and_health_open(edge_runtime):
