@@ -40,6 +40,7 @@ from bench.perf_latency import cases, image_search_error, interleaved
 from bench.search_bench import pictures
 from index.runtime import open_runtime
 from index.settings import StorageSettings
+from index.storage.disk_space import disk_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,12 +55,6 @@ def pct(values: list[float], p: float) -> float:
 def load_texts() -> list[str]:
     data = json.loads((Path(__file__).resolve().parent / "queries.json").read_text(encoding="utf-8"))
     return [q["query"] for q in data["queries"]]
-
-
-def dir_size(path: Path) -> int:
-    # blocks actually used: the engine's mmap files are sparse, so their apparent size (st_size) overstates
-    # the disk use about tenfold; measured on the original index, since a copy is not sparse
-    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
 
 
 def search_ok(result: Any) -> None:
@@ -317,7 +312,7 @@ async def main() -> int:
         for copy in copies.values():
             copy_index(source, copy)  # sparse: a dense copy of the vector files costs every start ~0.4 s more CPU
         r = await measure(texts, rounds, per_level, mem_q, copies, cold_runs, cache_rounds)
-    r.update(rounds=rounds, source=str(source), disk_mb=dir_size(source) / 2**20)
+    r.update(rounds=rounds, source=str(source), disk_mb=disk_bytes(source) / 2**20)
     text = render(r, args.quick)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
